@@ -1,0 +1,31 @@
+"""Typed experiment configs loaded from YAML (see `configs/`)."""
+
+from efgrnet_tf.config.boxes import AnchorConfig, LossConfig, PostprocessConfig
+from efgrnet_tf.config.data import AugmentationConfig, DataConfig
+from efgrnet_tf.config.experiment import ExperimentConfig
+from efgrnet_tf.config.loader import (
+    ConfigError,
+    config_from_dict,
+    config_to_dict,
+    load_config,
+    save_config,
+)
+from efgrnet_tf.config.model import ModelConfig
+from efgrnet_tf.config.train import EvalConfig, TrainConfig
+
+__all__ = [
+    "AnchorConfig",
+    "AugmentationConfig",
+    "ConfigError",
+    "DataConfig",
+    "EvalConfig",
+    "ExperimentConfig",
+    "LossConfig",
+    "ModelConfig",
+    "PostprocessConfig",
+    "TrainConfig",
+    "config_from_dict",
+    "config_to_dict",
+    "load_config",
+    "save_config",
+]
