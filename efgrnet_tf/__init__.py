@@ -1,4 +1,4 @@
-"""EFGRNet (Nie et al., ICCV 2019) in TensorFlow/Keras: model, data, training, evaluation, export."""
+"""EFGRNet (Nie et al., ICCV 2019) in TensorFlow/Keras: model, data, training, eval, export."""
 
 from efgrnet_tf.config import load_config
 

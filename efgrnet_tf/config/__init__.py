@@ -2,6 +2,7 @@
 
 from efgrnet_tf.config.boxes import AnchorConfig, LossConfig, PostprocessConfig
 from efgrnet_tf.config.data import AugmentationConfig, DataConfig
+from efgrnet_tf.config.eval import EvalConfig
 from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.config.loader import (
     ConfigError,
@@ -11,7 +12,7 @@ from efgrnet_tf.config.loader import (
     save_config,
 )
 from efgrnet_tf.config.model import ModelConfig
-from efgrnet_tf.config.train import EvalConfig, TrainConfig
+from efgrnet_tf.config.train import TrainConfig
 
 __all__ = [
     "AnchorConfig",

@@ -1,4 +1,4 @@
-"""Anchor, target-assignment, loss and detection-decoding configs (SPEC: anchors, losses, inference)."""
+"""Anchor, target-assignment, loss and detection-decoding configs (SPEC: anchors, losses)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 @dataclasses.dataclass(frozen=True)
 class AugmentationConfig:
-    """SSD/RFBNet augmentation (SPEC: data and augmentation); `enabled=False` = eval preprocessing."""
+    """SSD/RFBNet augmentation (SPEC: data and augmentation); off = eval preprocessing."""
 
     enabled: bool = True
     min_iou_crop: bool = True

@@ -6,8 +6,9 @@ import dataclasses
 
 from efgrnet_tf.config.boxes import AnchorConfig, LossConfig, PostprocessConfig
 from efgrnet_tf.config.data import DataConfig
+from efgrnet_tf.config.eval import EvalConfig
 from efgrnet_tf.config.model import ModelConfig
-from efgrnet_tf.config.train import EvalConfig, TrainConfig
+from efgrnet_tf.config.train import TrainConfig
 
 
 @dataclasses.dataclass(frozen=True)

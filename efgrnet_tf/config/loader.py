@@ -66,7 +66,7 @@ def save_config(cfg: ExperimentConfig, path: str | os.PathLike) -> None:
 def _read_with_bases(path: str, seen: tuple[str, ...]) -> tuple[dict, dict[str, str]]:
     real = os.path.realpath(path)
     if real in seen:
-        raise ConfigError(f"{path}: circular `base:` chain {' -> '.join(seen + (real,))}")
+        raise ConfigError(f"{path}: circular `base:` chain {' -> '.join((*seen, real))}")
     try:
         with open(path) as f:
             raw = yaml.safe_load(f) or {}
@@ -81,7 +81,7 @@ def _read_with_bases(path: str, seen: tuple[str, ...]) -> tuple[dict, dict[str, 
     if base is None:
         return raw, sources
     base_path = os.path.join(os.path.dirname(path), base)
-    merged, base_sources = _read_with_bases(base_path, seen + (real,))
+    merged, base_sources = _read_with_bases(base_path, (*seen, real))
     _deep_merge(merged, raw)
     base_sources.update(sources)
     return merged, base_sources

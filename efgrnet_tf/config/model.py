@@ -39,7 +39,9 @@ class ModelConfig:
 
     def __post_init__(self):
         if self.num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2 (background included), got {self.num_classes}")
+            raise ValueError(
+                f"num_classes must be >= 2 (background included), got {self.num_classes}"
+            )
         if self.image_size <= 0 or self.image_size % 64:
             raise ValueError(f"image_size must be a positive multiple of 64, got {self.image_size}")
         if self.width_multiplier <= 0:

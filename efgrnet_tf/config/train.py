@@ -34,13 +34,3 @@ class TrainConfig:
             raise ValueError("lr_boundaries_epochs and lr_values must have the same length")
         if self.global_batch_size <= 0:
             raise ValueError(f"global_batch_size must be > 0, got {self.global_batch_size}")
-
-
-@dataclasses.dataclass(frozen=True)
-class EvalConfig:
-    """Evaluation: which metrics and where results go."""
-
-    metric: str = "voc"  # "voc" (07 11-point + area) or "coco" (COCOeval 12 numbers)
-    batch_size: int = 8
-    per_class_table: bool = True
-    use_faster_coco_eval: bool = False
