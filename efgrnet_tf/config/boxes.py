@@ -7,7 +7,10 @@ import dataclasses
 
 @dataclasses.dataclass(frozen=True)
 class AnchorConfig:
-    """SSD-style anchors: one (min_size, step) per level, aspect ratios per cell in this order."""
+    """SSD-style anchors: one (min_size, step) per level, aspect ratios per cell in this order.
+
+    `min_sizes` and `steps` are in input pixels; `aspect_ratios` are w/h.
+    """
 
     min_sizes: tuple[float, ...] = (30.0, 64.0, 128.0, 256.0)
     steps: tuple[int, ...] = (8, 16, 32, 64)
@@ -19,6 +22,12 @@ class AnchorConfig:
     def __post_init__(self):
         if len(self.min_sizes) != len(self.steps):
             raise ValueError(f"min_sizes {self.min_sizes} and steps {self.steps} differ in length")
+        if not self.min_sizes:
+            raise ValueError("at least one anchor level is needed")
+        for name in ("min_sizes", "steps", "aspect_ratios", "variances"):
+            values = getattr(self, name)
+            if not values or any(v <= 0 for v in values):
+                raise ValueError(f"{name} must be non-empty and all > 0, got {values}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +44,32 @@ class LossConfig:
     filter_negatives_from_all_final_losses: bool = True
     # Deviation switch: the authors' code treats COCO crowd boxes as normal boxes.
     ignore_crowd_boxes: bool = True
+    # Hard negatives kept, per stage, in an image with no positive anchors (3:1 mining would keep
+    # none, so such an image would not train background). 45 = 3 x the 15 "fake positives" per
+    # image the authors' code uses when a whole batch has no positives; 0 = SSD's rule.
+    negatives_for_images_without_positives: int = 45
+
+    def __post_init__(self):
+        if not 0.0 < self.positive_iou_threshold <= 1.0:
+            raise ValueError(
+                f"positive_iou_threshold must be in (0, 1], got {self.positive_iou_threshold}"
+            )
+        if self.negative_to_positive_ratio < 0:
+            raise ValueError(
+                f"negative_to_positive_ratio must be >= 0, got {self.negative_to_positive_ratio}"
+            )
+        if self.smooth_l1_beta <= 0:
+            raise ValueError(f"smooth_l1_beta must be > 0, got {self.smooth_l1_beta}")
+        if not 0.0 <= self.objectness_filter_threshold < 1.0:
+            raise ValueError(
+                "objectness_filter_threshold must be in [0, 1), got "
+                f"{self.objectness_filter_threshold}"
+            )
+        if self.negatives_for_images_without_positives < 0:
+            raise ValueError(
+                "negatives_for_images_without_positives must be >= 0, got "
+                f"{self.negatives_for_images_without_positives}"
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,3 +81,19 @@ class PostprocessConfig:
     nms_iou_threshold: float = 0.45
     max_detections_per_class: int = 50
     max_detections: int = 100
+
+    def __post_init__(self):
+        if not 0.0 <= self.score_threshold < 1.0:
+            raise ValueError(f"score_threshold must be in [0, 1), got {self.score_threshold}")
+        if not 0.0 <= self.objectness_filter_threshold < 1.0:
+            raise ValueError(
+                "objectness_filter_threshold must be in [0, 1), got "
+                f"{self.objectness_filter_threshold}"
+            )
+        if not 0.0 < self.nms_iou_threshold <= 1.0:
+            raise ValueError(f"nms_iou_threshold must be in (0, 1], got {self.nms_iou_threshold}")
+        if self.max_detections_per_class <= 0 or self.max_detections <= 0:
+            raise ValueError(
+                "max_detections_per_class and max_detections must be > 0, got "
+                f"{self.max_detections_per_class}, {self.max_detections}"
+            )
