@@ -1,0 +1,124 @@
+"""`DeformableConv2D`: shapes, the op it wraps, config and `.keras` round trips, mixed precision."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from efgrnet_tf.layers import DeformableConv2D
+from efgrnet_tf.ops import deform_conv2d
+from efgrnet_tf.ops.deform_conv import _load_library
+
+
+@pytest.fixture(params=("pure_tf", "custom_op"))
+def implementation(request):
+    """Each implementation; the custom op must be built (`pip install -e .`) for its cases."""
+    if request.param == "custom_op":
+        library, load_error = _load_library()
+        assert library is not None, f"the custom op library did not load: {load_error}"
+    return request.param
+
+
+def _inputs(batch=2, size_hw=(9, 10), channels=4, offset_channels=18, mask_channels=None):
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=(batch, *size_hw, channels)).astype(np.float32)
+    offsets = rng.uniform(-3, 3, (batch, *size_hw, offset_channels)).astype(np.float32)
+    if mask_channels is None:
+        return inputs, offsets
+    return inputs, offsets, rng.uniform(0, 1, (batch, *size_hw, mask_channels)).astype(np.float32)
+
+
+def test_output_shape_follows_stride_padding_and_dilation(implementation):
+    layer = DeformableConv2D(
+        5, (3, 2), strides=(2, 1), padding=(1, 3), dilation_rate=(2, 3),
+        implementation=implementation,
+    )  # fmt: skip
+    # Ho = (9 + 2 - 5) // 2 + 1 = 4, Wo = (10 + 6 - 4) // 1 + 1 = 13.
+    inputs = np.zeros((2, 9, 10, 4), np.float32)
+    offsets = np.zeros((2, 4, 13, 12), np.float32)
+
+    outputs = layer(inputs, offsets)
+
+    assert outputs.shape == (2, 4, 13, 5)
+    assert layer.compute_output_shape((None, 9, 10, 4), (None, 4, 13, 12)) == (None, 4, 13, 5)
+    assert layer.kernel.shape == (3, 2, 4, 5)
+
+
+def test_layer_is_the_op_plus_bias(implementation):
+    inputs, offsets, modulation = _inputs(mask_channels=18)
+    layer = DeformableConv2D(
+        3, 3, padding=2, dilation_rate=2, deformable_groups=2, implementation=implementation,
+        bias_initializer="random_normal",
+    )  # fmt: skip
+    offsets = np.concatenate([offsets, -offsets], axis=-1)
+
+    outputs = layer(inputs, offsets, modulation)
+
+    expected = (
+        deform_conv2d(
+            inputs,
+            offsets,
+            layer.kernel,
+            padding=2,
+            dilations=2,
+            deformable_groups=2,
+            mask=modulation,
+            implementation="pure_tf",
+        )
+        + layer.bias
+    )
+    np.testing.assert_allclose(outputs.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_get_config_from_config_round_trip():
+    layer = DeformableConv2D(
+        7, (3, 1), strides=2, padding=(5, 0), dilation_rate=(5, 1), deformable_groups=2,
+        use_bias=False, implementation="pure_tf", kernel_regularizer=keras.regularizers.L2(5e-4),
+        name="dcn",
+    )  # fmt: skip
+
+    clone = DeformableConv2D.from_config(layer.get_config())
+
+    assert clone.get_config() == layer.get_config()
+    assert clone.kernel_size == (3, 1)
+    assert clone.padding == (5, 0)
+    assert clone.implementation == "pure_tf"
+    assert isinstance(clone.kernel_regularizer, keras.regularizers.L2)
+
+
+def test_functional_model_keras_file_round_trip_gives_identical_outputs(tmp_path):
+    images = keras.Input((9, 10, 4))
+    offsets = keras.Input((9, 10, 18))
+    modulation = keras.Input((9, 10, 9))
+    outputs = DeformableConv2D(6, 3, padding=1, implementation="pure_tf")(
+        images, offsets, modulation
+    )
+    model = keras.Model([images, offsets, modulation], outputs)
+    data = _inputs(mask_channels=9)
+    expected = model(list(data))
+
+    model.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras")
+
+    np.testing.assert_array_equal(loaded(list(data)).numpy(), expected.numpy())
+    assert loaded.layers[-1].implementation == "pure_tf"
+
+
+def test_mixed_float16_keeps_float32_variables_and_computes_in_float16(implementation):
+    inputs, offsets = _inputs()
+    reference = DeformableConv2D(4, 3, padding=1, implementation=implementation)
+    expected = reference(inputs, offsets)
+    layer = DeformableConv2D(4, 3, padding=1, implementation=implementation, dtype="mixed_float16")
+    layer.build(inputs.shape)
+    layer.set_weights(reference.get_weights())
+
+    outputs = layer(inputs, offsets)
+
+    assert layer.kernel.dtype == "float32"
+    assert outputs.dtype == tf.float16
+    np.testing.assert_allclose(outputs.numpy(), expected.numpy(), rtol=0.02, atol=0.05)
+
+
+def test_unknown_implementation_is_rejected():
+    with pytest.raises(ValueError, match="implementation"):
+        DeformableConv2D(4, 3, implementation="cuda")
