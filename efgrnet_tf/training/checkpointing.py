@@ -1,0 +1,94 @@
+"""Training checkpoints: model, optimizer, step, epoch and (when possible) the input position.
+
+Checkpoints are written by a `tf.train.CheckpointManager` as `model_dir/ckpt-<step>`, so
+`tf.train.latest_checkpoint(model_dir)` finds the newest one. In a multi-worker cluster every
+worker must take part in a save (it is a collective operation); only the chief's files are kept,
+the others write into a scratch folder that is deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import tensorflow as tf
+
+CHECKPOINT_PREFIX = "ckpt"
+
+
+class TrainingCheckpoint:
+    """Saves and restores the full training state.
+
+    Args:
+      model_dir: the run folder; the chief's checkpoints live directly in it.
+      model: the Keras model (weights and BatchNorm statistics).
+      optimizer: the optimizer (momentum buffers, iteration count, loss scale); it must already
+        be built so that its slot variables exist at restore time.
+      step: int64 scalar variable, training steps (batches) done.
+      epoch: int64 scalar variable, epochs completed.
+      iterator: a tf.data iterator to save with the rest, or None. Only plain (single-replica)
+        iterators are trackable; tf.distribute iterators are not.
+      max_to_keep: number of checkpoints kept on disk.
+      is_chief: whether this process' files are the ones kept.
+      worker_id: this process' task id, naming its scratch folder when not chief.
+    """
+
+    def __init__(
+        self,
+        model_dir: str,
+        model: keras.Model,
+        optimizer: keras.optimizers.Optimizer,
+        step: tf.Variable,
+        epoch: tf.Variable,
+        iterator=None,
+        max_to_keep: int = 3,
+        is_chief: bool = True,
+        worker_id: int = 0,
+    ):
+        self.model_dir = model_dir
+        items = {"model": model, "optimizer": optimizer, "step": step, "epoch": epoch}
+        if iterator is not None:
+            items["iterator"] = iterator
+        self._checkpoint = tf.train.Checkpoint(**items)
+        self._step = step
+        self._is_chief = is_chief
+        directory = model_dir if is_chief else os.path.join(model_dir, f".worker_{worker_id}_tmp")
+        self._manager = tf.train.CheckpointManager(
+            self._checkpoint,
+            directory=directory,
+            max_to_keep=max_to_keep,
+            checkpoint_name=CHECKPOINT_PREFIX,
+        )
+
+    def restore_latest(self) -> str | None:
+        """Restores the chief's newest checkpoint in `model_dir`; returns its path, or None."""
+        path = tf.train.latest_checkpoint(self.model_dir)
+        if path is None:
+            return None
+        self._checkpoint.restore(path).assert_existing_objects_matched()
+        return path
+
+    def save(self) -> str:
+        """Writes a checkpoint numbered by the current step; returns the chief's path."""
+        path = self._manager.save(checkpoint_number=self._step)
+        if not self._is_chief:
+            tf.io.gfile.rmtree(self._manager.directory)
+        return path
+
+
+def restore_model_weights(model: keras.Model, checkpoint: str) -> str:
+    """Loads only the model's weights from a training checkpoint (evaluation, export).
+
+    Args:
+      model: a model built from the same config as the one trained.
+      checkpoint: a checkpoint path (`.../ckpt-1234`) or a folder whose newest checkpoint is used.
+    Returns:
+      The checkpoint path that was read.
+    """
+    path = tf.train.latest_checkpoint(checkpoint) if tf.io.gfile.isdir(checkpoint) else checkpoint
+    if path is None:
+        raise FileNotFoundError(f"no checkpoint found in {checkpoint}")
+    tf.train.Checkpoint(model=model).restore(
+        path
+    ).expect_partial().assert_existing_objects_matched()
+    return path

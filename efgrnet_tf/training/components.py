@@ -1,0 +1,72 @@
+"""What the trainer trains: model, input pipeline, loss and periodic evaluation, as callables.
+
+The trainer only needs these five things, so tests can hand it small stand-ins; `efgrnet_components`
+wires up the real EFGRNet pieces for a config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import keras
+import tensorflow as tf
+
+from efgrnet_tf.config import ExperimentConfig
+
+# outputs of the model, one batch of the input pipeline -> dict of float32 scalar losses with
+# at least `total`, this replica's share of the global-batch loss.
+LossFn = Callable[[dict[str, tf.Tensor], dict[str, tf.Tensor]], dict[str, tf.Tensor]]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingComponents:
+    """The pieces the trainer calls.
+
+    Attributes:
+      build_model: config -> Keras model taking `batch["images"]`; called in the strategy scope.
+      build_dataset: (config, input context) -> tf.data.Dataset of this input pipeline's
+        per-replica batches (dicts with `images` and the labels the loss reads), repeated
+        forever.
+      compute_losses: see `LossFn`.
+      num_train_examples: training-set size, for steps per epoch when the config leaves it 0.
+      evaluate: model -> dict of metrics, run on the chief every `train.eval_every_epochs`;
+        None when the run has no evaluation.
+    """
+
+    build_model: Callable[[ExperimentConfig], keras.Model]
+    build_dataset: Callable[[ExperimentConfig, tf.distribute.InputContext], tf.data.Dataset]
+    compute_losses: LossFn
+    num_train_examples: int
+    evaluate: Callable[[keras.Model], dict] | None = None
+
+
+def efgrnet_components(cfg: ExperimentConfig, eval_output_dir: str | None = None):
+    """The EFGRNet model, the config's training pipeline, the two-stage loss and evaluation.
+
+    Args:
+      cfg: the experiment.
+      eval_output_dir: where periodic evaluations write their files (None: nowhere).
+    """
+    from efgrnet_tf import build_model
+    from efgrnet_tf.boxes.anchors import generate_anchors
+    from efgrnet_tf.data.pipeline import build_train_dataset, dataset_info
+    from efgrnet_tf.evaluation.evaluator import evaluate_model
+    from efgrnet_tf.losses.multibox_loss import compute_losses
+
+    image_size = cfg.model.image_size
+    anchors_cxcywh = generate_anchors(cfg.anchors, (image_size, image_size))
+
+    def losses(outputs, batch):
+        return compute_losses(outputs, batch, anchors_cxcywh, cfg)
+
+    def evaluate(model):
+        return evaluate_model(model, cfg, output_dir=eval_output_dir)
+
+    return TrainingComponents(
+        build_model=build_model,
+        build_dataset=build_train_dataset,
+        compute_losses=losses,
+        num_train_examples=dataset_info(cfg).num_train_examples,
+        evaluate=evaluate,
+    )

@@ -1,0 +1,49 @@
+"""Child process of the distributed and kill-and-resume tests: trains the stand-in model.
+
+    python stand_in_train_main.py MODEL_DIR STRATEGY WEIGHTS_OUT [KILL_AFTER_STEP]
+
+Trains `trainer_stand_ins.stand_in_config(epochs=3, deterministic_ops=True)` under STRATEGY
+(`TF_CONFIG` from the environment for `multi_worker_mirrored`), resuming from MODEL_DIR's newest
+checkpoint, and writes the final weights to WEIGHTS_OUT (`.npz`). With KILL_AFTER_STEP the
+process SIGKILLs itself right after that step, before anything else (no checkpoint, no exit
+handlers), as an external `kill -9` would.
+"""
+
+import os
+import signal
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np
+from trainer_stand_ins import stand_in_components, stand_in_config
+
+from efgrnet_tf.training.strategy import create_strategy
+from efgrnet_tf.training.trainer import Trainer
+
+CONFIG = {"epochs": 3, "deterministic_ops": True}
+
+
+def main(model_dir: str, strategy_name: str, weights_out: str, kill_after_step: int | None):
+    strategy = create_strategy(strategy_name)
+    cfg = stand_in_config(**CONFIG)
+    trainer = Trainer(cfg, model_dir, strategy, stand_in_components(cfg))
+    trainer.restore()
+    if kill_after_step is not None:
+        step_fn = trainer._train_step
+
+        def step_then_maybe_die(iterator):
+            losses = step_fn(iterator)
+            if int(trainer.step.numpy()) + 1 == kill_after_step:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return losses
+
+        trainer._train_step = step_then_maybe_die
+    trainer.train()
+    np.savez(weights_out, *[w.numpy() for w in trainer.model.weights])
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    main(args[0], args[1], args[2], int(args[3]) if len(args) > 3 else None)
