@@ -17,6 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np
+from absl import logging
 from trainer_stand_ins import stand_in_components, stand_in_config
 
 from efgrnet_tf.training.strategy import create_strategy
@@ -26,6 +27,7 @@ CONFIG = {"epochs": 3, "deterministic_ops": True}
 
 
 def main(model_dir: str, strategy_name: str, weights_out: str, kill_after_step: int | None):
+    logging.set_verbosity(logging.INFO)
     strategy = create_strategy(strategy_name)
     cfg = stand_in_config(**CONFIG)
     trainer = Trainer(cfg, model_dir, strategy, stand_in_components(cfg))

@@ -1,0 +1,69 @@
+"""Multi-process checks: multi-worker training on localhost, SIGKILL and resume.
+
+Each test starts `stand_in_train_main.py` children (the stand-in model under the real trainer)
+with bounded timeouts; children still running at the end are killed.
+"""
+
+import signal
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from subprocesses import STAND_IN_MAIN, child_env, free_ports, run_stand_in, started, tf_config
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT_S = 180
+
+
+def load_weights(path):
+    with np.load(path) as weights:
+        return [weights[f"arr_{i}"] for i in range(len(weights.files))]
+
+
+def assert_same_weights(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_two_workers_on_localhost_train_and_end_with_identical_weights(tmp_path):
+    ports = free_ports(2)
+    model_dir = str(tmp_path / "run")
+    commands = [
+        [sys.executable, STAND_IN_MAIN, model_dir, "multi_worker_mirrored", str(tmp_path / f"w{i}")]
+        for i in range(2)
+    ]
+    envs = [child_env(TF_CONFIG=tf_config(ports, i)) for i in range(2)]
+    with started(commands, envs) as workers:
+        for worker in workers:
+            output, _ = worker.communicate(timeout=TIMEOUT_S)
+            assert worker.returncode == 0, output
+    chief, other = load_weights(tmp_path / "w0.npz"), load_weights(tmp_path / "w1.npz")
+    assert_same_weights(chief, other)
+    # The chief kept its checkpoints (12 steps: epochs of 4, every 3 steps), the other
+    # worker's scratch folder is gone.
+    assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-12")
+    assert not any(p.name.startswith(".worker") for p in (tmp_path / "run").iterdir())
+
+
+def test_sigkilled_run_resumes_from_its_last_checkpoint_to_the_uninterrupted_result(tmp_path):
+    env = child_env()
+    straight = run_stand_in(
+        [str(tmp_path / "straight"), "default", str(tmp_path / "a")], env, TIMEOUT_S
+    )
+    assert straight.returncode == 0, straight.stderr
+
+    # Checkpoints every 3 steps and at epoch ends (4 steps): killed right after step 7, the
+    # newest checkpoint is step 6 and step 7 is lost.
+    interrupted_dir = str(tmp_path / "interrupted")
+    killed = run_stand_in([interrupted_dir, "default", str(tmp_path / "b"), "7"], env, TIMEOUT_S)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert tf.train.latest_checkpoint(interrupted_dir).endswith("ckpt-6")
+
+    resumed = run_stand_in([interrupted_dir, "default", str(tmp_path / "b")], env, TIMEOUT_S)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed from" in resumed.stderr and "at step 6" in resumed.stderr
+    assert "training done: step 12 (6 this run)" in resumed.stderr
+    assert_same_weights(load_weights(tmp_path / "b.npz"), load_weights(tmp_path / "a.npz"))
