@@ -2,6 +2,7 @@
 
 import os
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -97,3 +98,20 @@ def test_mirrored_on_two_devices_matches_one_device_on_the_same_global_batch(tmp
             )
     for a, b in zip(single.model.weights, mirrored.model.weights, strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.fixture
+def restore_dtype_policy():
+    policy = keras.mixed_precision.global_policy()
+    yield
+    keras.mixed_precision.set_global_policy(policy)
+
+
+def test_mixed_precision_computes_in_float16_with_a_loss_scale(tmp_path, restore_dtype_policy):
+    trainer = make_trainer(tmp_path, mixed_precision=True, epochs=1)
+    assert trainer.model.get_layer("conv").compute_dtype == "float16"
+    assert trainer.model.get_layer("conv").kernel.dtype == "float32"
+    assert isinstance(trainer.optimizer, keras.optimizers.LossScaleOptimizer)
+    summary = trainer.train()
+    assert np.isfinite(summary["loss/total"])
+    assert int(trainer.optimizer.iterations.numpy()) == summary["final_step"] == 4
