@@ -1,1 +1,1 @@
-"""boxes"""
+"""Boxes: anchor generation (`anchors`), formats and SSD coding (`coding`), IoU (`iou`)."""

@@ -15,19 +15,17 @@ def pairwise_iou(boxes_a_yxyx: tf.Tensor, boxes_b_yxyx: tf.Tensor) -> tf.Tensor:
     Returns:
       `[..., N, M]` float32 IoU. Pairs whose union has no area (two degenerate boxes) give 0.
     """
-    a = tf.cast(boxes_a_yxyx, tf.float32)[..., :, None, :]
-    b = tf.cast(boxes_b_yxyx, tf.float32)[..., None, :, :]
-    top_left = tf.maximum(a[..., :2], b[..., :2])
-    bottom_right = tf.minimum(a[..., 2:], b[..., 2:])
-    intersection_hw = tf.maximum(bottom_right - top_left, 0.0)
-    intersection = intersection_hw[..., 0] * intersection_hw[..., 1]
-    area_a = _area(a)
-    area_b = _area(b)
-    union = area_a + area_b - intersection
-    return tf.math.divide_no_nan(intersection, union)
-
-
-def _area(boxes_yxyx: tf.Tensor) -> tf.Tensor:
-    height = tf.maximum(boxes_yxyx[..., 2] - boxes_yxyx[..., 0], 0.0)
-    width = tf.maximum(boxes_yxyx[..., 3] - boxes_yxyx[..., 1], 0.0)
-    return height * width
+    # Coordinates are unstacked first so no intermediate is larger than the [..., N, M] result
+    # (matching builds this for every ground-truth slot and anchor of a batch).
+    a_ymin, a_xmin, a_ymax, a_xmax = [
+        c[..., :, None] for c in tf.unstack(tf.cast(boxes_a_yxyx, tf.float32), num=4, axis=-1)
+    ]
+    b_ymin, b_xmin, b_ymax, b_xmax = [
+        c[..., None, :] for c in tf.unstack(tf.cast(boxes_b_yxyx, tf.float32), num=4, axis=-1)
+    ]
+    height = tf.maximum(tf.minimum(a_ymax, b_ymax) - tf.maximum(a_ymin, b_ymin), 0.0)
+    width = tf.maximum(tf.minimum(a_xmax, b_xmax) - tf.maximum(a_xmin, b_xmin), 0.0)
+    intersection = height * width
+    area_a = tf.maximum(a_ymax - a_ymin, 0.0) * tf.maximum(a_xmax - a_xmin, 0.0)
+    area_b = tf.maximum(b_ymax - b_ymin, 0.0) * tf.maximum(b_xmax - b_xmin, 0.0)
+    return tf.math.divide_no_nan(intersection, area_a + area_b - intersection)

@@ -1,1 +1,1 @@
-"""losses"""
+"""Training targets and losses: matching → targets → hard negative mining → multibox loss."""
