@@ -1,7 +1,8 @@
 """Turns the heads' outputs into final detections: decoding, objectness filter, batched NMS.
 
 Plain TensorFlow (no Keras), stock ops only, so it runs inside any `tf.function` and exports in
-a SavedModel signature.
+a SavedModel signature. Not XLA-compilable: `CombinedNonMaxSuppression` has no XLA kernel, so
+call it outside `jit_compile=True` functions.
 """
 
 from __future__ import annotations
