@@ -116,6 +116,8 @@ class Trainer:
             worker_id=worker_id(strategy),
         )
         self._train_step = tf.function(self._distributed_step)
+        # (step, losses) at every logged step of the last `train()` call.
+        self.loss_history: list[tuple[int, dict[str, float]]] = []
 
     @property
     def learning_rate(self) -> float:
@@ -177,6 +179,7 @@ class Trainer:
             self.total_steps,
             write_summaries=self._is_chief,
         )
+        self.loss_history = reporter.history
         step = int(self.step.numpy())
         reporter.start(step)
         losses = {}
