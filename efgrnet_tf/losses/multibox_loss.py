@@ -3,7 +3,10 @@
 Stage 1 matches ground truth to the anchors and trains the 2-class objectness heads (B1, C1).
 Stage 2 matches ground truth to the refined anchors `decode(B1, anchors)` (no gradient through
 the targets) and trains the final heads (B2, C2); anchors whose objectness P(fg) is at most
-`loss.objectness_filter_threshold` are filtered out (RefineDet's negative-anchor filtering).
+`loss.objectness_filter_threshold` are never stage-2 positives, and with
+`loss.filter_negatives_from_all_final_losses` they are not mined as negatives either
+(RefineDet). With the switch off (the authors' code) they stay minable, and a filtered anchor
+that matched a box is then scored against that box's class, as the authors' code does.
 Models without objectness outputs (SSD baseline, no-cascade ablation) train one stage: the
 final heads against the anchors, with zero objectness terms.
 
@@ -11,6 +14,13 @@ Each stage: softmax cross-entropy on its positives and on hard negatives mined 3
 plus smooth-L1 on the positives' deltas, summed over the replica's images and divided by the
 stage's positive count summed over all replicas (at least 1). Summing the returned values over
 replicas, as gradient aggregation does, therefore gives the loss of the global batch.
+
+Choices the SPEC leaves open:
+- crowd boxes (`loss.ignore_crowd_boxes`) are dropped before matching, like padded slots:
+  anchors on a crowd region are background unless a non-crowd box claims them;
+- an image without positives in a stage keeps `loss.negatives_for_images_without_positives`
+  hard negatives (3:1 would keep none), so images without boxes still train background and
+  give a finite loss.
 """
 
 from __future__ import annotations

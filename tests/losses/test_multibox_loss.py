@@ -233,3 +233,12 @@ def test_mirrored_replicas_sum_to_the_single_device_global_batch_loss():
     single_device = compute_losses(outputs, labels, anchors, cfg)
     for key in LOSS_KEYS:
         np.testing.assert_allclose(float(summed[key]), float(single_device[key]), rtol=1e-5)
+
+
+def test_loss_config_rejects_invalid_values():
+    with pytest.raises(ValueError):
+        LossConfig(smooth_l1_beta=0.0)
+    with pytest.raises(ValueError):
+        LossConfig(negatives_for_images_without_positives=-1)
+    with pytest.raises(ValueError):
+        LossConfig(positive_iou_threshold=1.5)
