@@ -14,8 +14,9 @@ class ModelConfig:
     """
 
     backbone: Literal["vgg16", "resnet101"] = "vgg16"
-    # Channel multiplier for the VGG16 trunk and the new modules (1.0 = paper); the small
-    # `shapes_*` configs use < 1 so the model trains on a CPU.
+    # Channel multiplier for the backbone trunk and the new modules (1.0 = paper); the small
+    # `shapes_*` configs use < 1 so the model trains on a CPU. Head outputs (anchors x 4,
+    # anchors x classes) and the 18 FGRM offset channels are never scaled.
     width_multiplier: float = 1.0
     num_classes: int = 21
     image_size: int = 320
@@ -24,17 +25,26 @@ class ModelConfig:
     # cascade = FGRM and the final heads. Both off = SSD baseline.
     feature_enrichment: bool = True
     cascade: bool = True
-    # Where the FGRM deformable-conv offsets come from (paper Table 5).
+    # Where the FGRM deformable-conv offsets come from (paper Table 5): B1's (dx, dy), B1's
+    # (dw, dh), all four B1 components, a 3x3 conv on the FGRM features (standard DCN), or no
+    # deformation at all (plain dilated conv).
     fgrm_offsets: Literal["b1_dxdy", "b1_dhdw", "b1_all", "features", "none"] = "b1_dxdy"
     # Deviation switch: the authors' code keeps BN+ReLU on the 1x1 offset conv (offsets >= 0);
-    # False gives the paper's Eq. 2 (plain 1x1 conv).
+    # False gives the paper's Eq. 2 (plain 1x1 conv with bias).
     fgrm_offset_bn_relu: bool = True
+    # Dilation (= padding) of the FGRM 3x3 conv at strides 8, 16, 32, 64.
     fgrm_dilations: tuple[int, ...] = (5, 4, 3, 2)
+    # Output channels of the FGRM deformable conv (scaled by `width_multiplier`).
     fgrm_channels: int = 256
     deform_conv_implementation: Literal["auto", "custom_op", "pure_tf"] = "auto"
     batch_norm_momentum: float = 0.99
     batch_norm_epsilon: float = 1e-5
-    # Local weights file for the backbone (ImageNet); empty = random init. Never downloaded.
+    # Not in the paper: BatchNorm after every VGG16 conv (conv1_1..conv5_3, fc6, fc7), so a
+    # narrow VGG trains from scratch (the `shapes_*` configs). Incompatible with ImageNet weights.
+    vgg_batch_norm: bool = False
+    # Local weights file for the backbone: Keras's ImageNet VGG16 (include_top=True, converted
+    # to the fc-reduced form on load) or ResNet-101 (include_top=False) weights, `.h5` or
+    # `.weights.h5`; empty = random init. Never downloaded.
     pretrained_backbone: str = ""
 
     def __post_init__(self):
@@ -46,5 +56,24 @@ class ModelConfig:
             raise ValueError(f"image_size must be a positive multiple of 64, got {self.image_size}")
         if self.width_multiplier <= 0:
             raise ValueError(f"width_multiplier must be > 0, got {self.width_multiplier}")
-        if len(self.fgrm_dilations) != 4:
-            raise ValueError(f"fgrm_dilations needs 4 values, got {self.fgrm_dilations}")
+        if self.num_anchors_per_cell <= 0:
+            raise ValueError(f"num_anchors_per_cell must be > 0, got {self.num_anchors_per_cell}")
+        if len(self.fgrm_dilations) != 4 or any(d <= 0 for d in self.fgrm_dilations):
+            raise ValueError(f"fgrm_dilations needs 4 values > 0, got {self.fgrm_dilations}")
+        if self.fgrm_channels <= 0:
+            raise ValueError(f"fgrm_channels must be > 0, got {self.fgrm_channels}")
+        if not 0.0 <= self.batch_norm_momentum < 1.0:
+            raise ValueError(
+                f"batch_norm_momentum must be in [0, 1), got {self.batch_norm_momentum}"
+            )
+        if self.batch_norm_epsilon <= 0:
+            raise ValueError(f"batch_norm_epsilon must be > 0, got {self.batch_norm_epsilon}")
+        if self.vgg_batch_norm and self.backbone != "vgg16":
+            raise ValueError("vgg_batch_norm applies only to backbone vgg16")
+        if self.pretrained_backbone and self.width_multiplier != 1.0:
+            raise ValueError(
+                "pretrained_backbone needs width_multiplier 1.0 (ImageNet weights have the "
+                f"paper's widths), got {self.width_multiplier}"
+            )
+        if self.pretrained_backbone and self.vgg_batch_norm:
+            raise ValueError("pretrained_backbone cannot be combined with vgg_batch_norm")

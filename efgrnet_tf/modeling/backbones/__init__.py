@@ -1,1 +1,1 @@
-"""modeling/backbones"""
+"""Backbone trunks returning the four detection sources at strides 8, 16, 32, 64."""
