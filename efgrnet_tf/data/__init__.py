@@ -1,1 +1,5 @@
-"""data"""
+"""Input pipelines: sources -> decoded examples -> augmentation/preprocessing -> batches.
+
+Entry points: `pipeline.build_train_dataset`, `pipeline.build_eval_dataset`,
+`info.dataset_info`, `info.eval_ground_truth`, `preprocess.preprocess_for_eval`.
+"""

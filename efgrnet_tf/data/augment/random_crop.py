@@ -1,0 +1,89 @@
+"""Random min-IoU crop (SSD), as in the authors' `_crop` (RFBNet/SSD_Pytorch `data_augment.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import tensorflow as tf
+
+from efgrnet_tf.boxes.iou import pairwise_iou
+
+
+def random_min_iou_crop(
+    image: tf.Tensor,
+    boxes_yxyx: tf.Tensor,
+    seed: tf.Tensor,
+    min_ious: Sequence[float] = (0.1, 0.3, 0.5, 0.7, 0.9),
+    min_scale: float = 0.3,
+    num_trials: int = 50,
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """Crops a random window whose IoU with every box is at least a randomly chosen minimum.
+
+    A mode is drawn uniformly from: no crop, each of `min_ious`, and an unconstrained crop.
+    `num_trials` windows are drawn with side scale in [`min_scale`, 1] and aspect ratio
+    (w/h relative to the image's) in [max(1/2, scale^2), min(2, 1/scale^2)]; the first one that
+    meets the IoU minimum and contains at least one box centre is used. Images without boxes,
+    or where no window qualifies, are returned uncropped (the authors' code draws a new mode
+    instead; with 50 trials per mode that rarely matters).
+
+    Args:
+      image: `[H, W, C]`, any dtype.
+      boxes_yxyx: float32 `[n, 4]` normalised to the image.
+      seed: int `[2]` stateless seed.
+      min_ious: the constrained modes' minimum IoU.
+      min_scale: smallest window side as a fraction of the image side.
+      num_trials: windows drawn per call.
+    Returns:
+      `(cropped_image [h, w, C], boxes [n, 4], keep [n])`: boxes clipped to the window and
+      normalised to it; `keep` is False for boxes whose centre lies outside the window (the
+      caller drops them).
+    """
+    seeds = tf.random.experimental.stateless_split(seed, num=5)
+    image_hw = tf.cast(tf.shape(image)[:2], tf.float32)
+    height, width = image_hw[0], image_hw[1]
+    num_boxes = tf.shape(boxes_yxyx)[0]
+
+    mode = tf.random.stateless_uniform([], seeds[0], 0, len(min_ious) + 2, dtype=tf.int32)
+    # Mode 0: no crop; 1..len(min_ious): constrained; last: unconstrained (-inf minimum).
+    min_iou_table = tf.constant([0.0, *min_ious, float("-inf")], tf.float32)
+    min_iou = min_iou_table[mode]
+
+    scale = tf.random.stateless_uniform([num_trials], seeds[1], min_scale, 1.0)
+    min_ratio = tf.maximum(0.5, scale * scale)
+    max_ratio = tf.minimum(2.0, 1.0 / (scale * scale))
+    unit = tf.random.stateless_uniform([num_trials], seeds[2])
+    ratio = tf.sqrt(min_ratio + unit * (max_ratio - min_ratio))
+    crop_w = tf.maximum(tf.floor(scale * ratio * width), 1.0)
+    crop_h = tf.maximum(tf.floor(scale / ratio * height), 1.0)
+    left = tf.floor(tf.random.stateless_uniform([num_trials], seeds[3]) * (width - crop_w + 1.0))
+    top = tf.floor(tf.random.stateless_uniform([num_trials], seeds[4]) * (height - crop_h + 1.0))
+    windows = tf.stack(
+        [top / height, left / width, (top + crop_h) / height, (left + crop_w) / width], axis=-1
+    )
+
+    iou = pairwise_iou(boxes_yxyx, windows)  # [n, trials]
+    centres = (boxes_yxyx[:, :2] + boxes_yxyx[:, 2:]) / 2.0
+    inside = _centres_inside(centres, windows)  # [n, trials]
+    valid = (tf.reduce_min(iou, axis=0) >= min_iou) & tf.reduce_any(inside, axis=0)
+    do_crop = (mode > 0) & (num_boxes > 0) & tf.reduce_any(valid)
+    chosen = tf.argmax(tf.cast(valid, tf.int32), output_type=tf.int32)
+
+    top_px = tf.where(do_crop, tf.cast(top[chosen], tf.int32), 0)
+    left_px = tf.where(do_crop, tf.cast(left[chosen], tf.int32), 0)
+    h_px = tf.where(do_crop, tf.cast(crop_h[chosen], tf.int32), tf.shape(image)[0])
+    w_px = tf.where(do_crop, tf.cast(crop_w[chosen], tf.int32), tf.shape(image)[1])
+    cropped = image[top_px : top_px + h_px, left_px : left_px + w_px]
+
+    keep = tf.where(do_crop, inside[:, chosen], tf.ones([num_boxes], tf.bool))
+    offset = tf.cast(tf.stack([top_px, left_px, top_px, left_px]), tf.float32)
+    size = tf.cast(tf.stack([h_px, w_px, h_px, w_px]), tf.float32)
+    boxes_abs = boxes_yxyx * tf.stack([height, width, height, width])
+    new_boxes = tf.clip_by_value((boxes_abs - offset) / size, 0.0, 1.0)
+    return cropped, new_boxes, keep
+
+
+def _centres_inside(centres_yx: tf.Tensor, windows_yxyx: tf.Tensor) -> tf.Tensor:
+    """bool `[n, trials]`: centre i strictly inside window t (both normalised)."""
+    c = centres_yx[:, None, :]
+    w = windows_yxyx[None, :, :]
+    return tf.reduce_all((c > w[..., :2]) & (c < w[..., 2:]), axis=-1)

@@ -1,0 +1,94 @@
+"""The training transform: decoded example -> augmented, preprocessed model input.
+
+Order as in the authors' code (SPEC): min-IoU crop -> photometric distortion -> expand with
+mean fill -> horizontal flip -> resize with a random interpolation -> BGR mean subtraction ->
+drop boxes whose shorter side is below `min_box_side`.
+
+For speed the crop is resized straight to its place in the S x S output (`expand.py`) and the
+photometric distortion runs on that resized footprint rather than on the full-resolution crop:
+the distortions are per-pixel, so this differs from the reference order only where the resize
+blends neighbouring pixels, and the expand fill stays exactly the mean. The flip is applied to
+the S x S output, which equals flipping the canvas before resizing.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from efgrnet_tf.config.data import AugmentationConfig
+from efgrnet_tf.data.augment.expand import (
+    boxes_into_footprint,
+    pad_to_output,
+    sample_expand_footprint,
+)
+from efgrnet_tf.data.augment.flip import random_horizontal_flip
+from efgrnet_tf.data.augment.photometric import photometric_distort
+from efgrnet_tf.data.augment.random_crop import random_min_iou_crop
+from efgrnet_tf.data.augment.resize import random_interpolation_resize
+from efgrnet_tf.data.preprocess import preprocess_for_eval, subtract_mean_bgr
+from efgrnet_tf.data.records import ANNOTATION_KEYS
+
+
+def augment_for_training(
+    example: dict[str, tf.Tensor],
+    seed: tf.Tensor,
+    image_size: int,
+    mean_bgr: tuple[float, float, float],
+    config: AugmentationConfig,
+) -> dict[str, tf.Tensor]:
+    """Augments one decoded example (`..records`) and preprocesses it for the model.
+
+    When every box of an image with boxes is cropped away or is too small after the transform,
+    the example falls back to evaluation preprocessing of the original (as the authors' code
+    does), so an annotated image never turns into a background-only sample.
+
+    Args:
+      example: a decoded example: `image` uint8 `[H, W, 3]` RGB, `boxes` `[n, 4]` yxyx
+        normalised, `classes`, `is_difficult`, `is_crowd` `[n]`, `image_id`,
+        `original_size_hw`.
+      seed: int `[2]` stateless seed of this example.
+      image_size: side S of the model input.
+      mean_bgr: the data set mean in B, G, R order (also the expand fill colour).
+      config: which augmentations are on; `enabled=False` gives evaluation preprocessing.
+    Returns:
+      The example with `image` float32 `[S, S, 3]` BGR, mean subtracted, and the per-box fields
+      reduced to the surviving boxes (boxes yxyx normalised to the output).
+    """
+    if not config.enabled:
+        out = dict(example)
+        out["image"] = preprocess_for_eval(example["image"], image_size, mean_bgr)
+        return out
+    seeds = tf.random.experimental.stateless_split(seed, num=5)
+    image, boxes = example["image"], example["boxes"]
+    keep = tf.ones([tf.shape(boxes)[0]], tf.bool)
+    if config.min_iou_crop:
+        image, boxes, keep = random_min_iou_crop(
+            image, boxes, seeds[0], config.crop_min_ious, config.crop_min_scale
+        )
+    mean_rgb = tuple(reversed(mean_bgr))
+    if config.expand:
+        footprint = sample_expand_footprint(image_size, seeds[1], config.expand_max_ratio)
+    else:
+        footprint = tf.constant([0, 0, image_size, image_size], tf.int32)
+    image = random_interpolation_resize(
+        image, footprint[2:] - footprint[:2], seeds[2], config.random_interpolation
+    )
+    if config.photometric:
+        image = photometric_distort(image, seeds[3])
+    image = pad_to_output(image, footprint, image_size, mean_rgb)
+    boxes = boxes_into_footprint(boxes, footprint, image_size)
+    if config.horizontal_flip:
+        image, boxes = random_horizontal_flip(image, boxes, seeds[4])
+    shorter_side = tf.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    keep &= shorter_side >= config.min_box_side
+
+    augmented = dict(example)
+    augmented["image"] = subtract_mean_bgr(image, mean_bgr)
+    augmented["boxes"] = boxes
+    for key in ANNOTATION_KEYS:
+        augmented[key] = tf.boolean_mask(augmented[key], keep)
+
+    lost_all_boxes = (tf.shape(example["boxes"])[0] > 0) & ~tf.reduce_any(keep)
+    fallback = dict(example)
+    fallback["image"] = preprocess_for_eval(example["image"], image_size, mean_bgr)
+    return tf.cond(lost_all_boxes, lambda: fallback, lambda: augmented)

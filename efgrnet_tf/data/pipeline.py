@@ -1,0 +1,125 @@
+"""`build_train_dataset` and `build_eval_dataset`: batches in the format of docs/design.md.
+
+A batch is a dict:
+  - `images`: float32 `[b, S, S, 3]`, BGR, `data.mean_bgr` subtracted (`preprocess`);
+  - `boxes`: float32 `[b, M, 4]` yxyx normalised; `classes`: int32 `[b, M]`, 1-based, -1 pad;
+  - `is_difficult`, `is_crowd`: bool `[b, M]`; `image_id`: int64 `[b]`;
+  - `original_size_hw`: int32 `[b, 2]`;
+with S = `model.image_size`, M = `data.max_boxes`, and b the per-replica batch when an input
+context is given (`strategy.distribute_datasets_from_function`), else the global batch.
+
+Images that fail to decode in the graph (corruption not caught when a folder was indexed) are
+dropped by `ignore_errors`, which logs a warning with the decoder's message for each.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from efgrnet_tf.config.experiment import ExperimentConfig
+from efgrnet_tf.data.augment.train_transform import augment_for_training
+from efgrnet_tf.data.preprocess import preprocess_for_eval
+from efgrnet_tf.data.records import pad_annotations
+from efgrnet_tf.data.sources.catalog import open_source
+
+
+def build_train_dataset(
+    cfg: ExperimentConfig, input_context: tf.distribute.InputContext | None = None
+) -> tf.data.Dataset:
+    """The infinite, shuffled, augmented training stream of this input pipeline.
+
+    Batches of `input_context.get_per_replica_batch_size(train.global_batch_size)` images
+    (global batch without a context); the last incomplete batch of the stream never occurs
+    since the data repeats. With `data.deterministic` the stream is a pure function of
+    `data.seed` and the input pipeline id: shuffling, augmentation and element order repeat
+    exactly.
+    """
+    data = cfg.data
+    source = open_source(cfg)
+    deterministic = data.deterministic
+    pipeline_id = input_context.input_pipeline_id if input_context else 0
+    batch_size = (
+        input_context.get_per_replica_batch_size(cfg.train.global_batch_size)
+        if input_context
+        else cfg.train.global_batch_size
+    )
+    seed = data.seed if deterministic else None
+    records = source.train_records(input_context)
+    records = records.shuffle(data.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    records = records.repeat()
+    # One stateless seed per element: [a random int64, the input pipeline id].
+    element_seeds = tf.data.Dataset.random(seed=seed).map(
+        lambda value: tf.stack([value, tf.constant(pipeline_id, tf.int64)])
+    )
+    dataset = tf.data.Dataset.zip((records, element_seeds))
+    dataset = dataset.map(
+        lambda record, element_seed: (source.decode(record), element_seed),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=deterministic,
+    ).ignore_errors(log_warning=True)
+
+    def transform(example, element_seed):
+        example = augment_for_training(
+            example, element_seed, cfg.model.image_size, data.mean_bgr, data.augmentation
+        )
+        return _to_batch_element(example, data.max_boxes)
+
+    dataset = dataset.map(
+        transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic
+    )
+    dataset = dataset.batch(batch_size, drop_remainder=True)
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(_options(deterministic))
+
+
+def build_eval_dataset(
+    cfg: ExperimentConfig, input_context: tf.distribute.InputContext | None = None
+) -> tf.data.Dataset:
+    """One pass over the evaluation split in a fixed order, `preprocess_for_eval` only.
+
+    Every image appears exactly once (across input pipelines when a context shards the split);
+    the last batch may be smaller. Batches of `eval.batch_size` images, or the per-replica
+    share of it with an input context.
+    """
+    data = cfg.data
+    source = open_source(cfg)
+    batch_size = (
+        input_context.get_per_replica_batch_size(cfg.eval.batch_size)
+        if input_context
+        else cfg.eval.batch_size
+    )
+
+    def transform(example):
+        example = dict(example)
+        example["image"] = preprocess_for_eval(
+            example["image"], cfg.model.image_size, data.mean_bgr
+        )
+        return _to_batch_element(example, data.max_boxes)
+
+    dataset = source.eval_records(input_context)
+    dataset = dataset.map(
+        source.decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    ).ignore_errors(log_warning=True)
+    dataset = dataset.map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    dataset = dataset.batch(batch_size, drop_remainder=False)
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(_options(True))
+
+
+def _to_batch_element(example: dict[str, tf.Tensor], max_boxes: int) -> dict[str, tf.Tensor]:
+    """Preprocessed example -> one batch element (`images` key, padded annotations)."""
+    padded = pad_annotations(example, max_boxes)
+    return {
+        "images": padded["image"],
+        "boxes": padded["boxes"],
+        "classes": padded["classes"],
+        "is_difficult": padded["is_difficult"],
+        "is_crowd": padded["is_crowd"],
+        "image_id": tf.cast(padded["image_id"], tf.int64),
+        "original_size_hw": tf.cast(padded["original_size_hw"], tf.int32),
+    }
+
+
+def _options(deterministic: bool) -> tf.data.Options:
+    options = tf.data.Options()
+    options.deterministic = deterministic
+    options.autotune.enabled = True
+    return options

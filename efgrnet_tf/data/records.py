@@ -1,0 +1,102 @@
+"""The two record formats every source produces, and the graph ops that move between them.
+
+An *encoded record* (what a source yields, cheap to shuffle and shard):
+  - `image_encoded`: string scalar, the JPEG/PNG/BMP/GIF file bytes;
+  - `boxes`: float32 `[n, 4]`, `[ymin, xmin, ymax, xmax]` normalised to [0, 1];
+  - `classes`: int32 `[n]`, 1-based (0 = background is never a label);
+  - `is_difficult`, `is_crowd`: bool `[n]`;
+  - `image_id`: int64 scalar.
+
+A *decoded example* (docs/design.md, the input of augmentation and evaluation preprocessing):
+the same fields with `image_encoded` replaced by `image` (uint8 `[H, W, 3]`, RGB) and with
+`original_size_hw` (int32 `[2]`, the decoded image's height and width) added.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+ANNOTATION_KEYS = ("boxes", "classes", "is_difficult", "is_crowd")
+
+
+def decode_image_rgb(image_encoded: tf.Tensor) -> tf.Tensor:
+    """Decodes image bytes to uint8 `[H, W, 3]` RGB.
+
+    Grayscale images are replicated to three channels and the alpha channel of RGBA/PNG images
+    is dropped (`channels=3`). Raises `InvalidArgumentError` at run time on corrupt data; the
+    pipelines catch that with `ignore_errors` (see `efgrnet_tf.data.pipeline`).
+    """
+    image = tf.io.decode_image(image_encoded, channels=3, expand_animations=False)
+    return tf.ensure_shape(image, [None, None, 3])
+
+
+def decode_record(record: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    """Encoded record -> decoded example (decodes the image, records its size)."""
+    example = {key: value for key, value in record.items() if key != "image_encoded"}
+    example["image"] = decode_image_rgb(record["image_encoded"])
+    example["original_size_hw"] = tf.shape(example["image"])[:2]
+    return example
+
+
+def image_size_from_header(image_encoded: tf.Tensor) -> tf.Tensor:
+    """int32 `[2]` height and width of encoded image bytes; reads only the header of a JPEG."""
+    return tf.cond(
+        tf.io.is_jpeg(image_encoded),
+        lambda: tf.io.extract_jpeg_shape(image_encoded)[:2],
+        lambda: tf.shape(decode_image_rgb(image_encoded))[:2],
+    )
+
+
+def annotations_only(record: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    """Encoded record -> decoded example without `image` (for ground truth; no full decode)."""
+    example = {key: value for key, value in record.items() if key != "image_encoded"}
+    example["original_size_hw"] = image_size_from_header(record["image_encoded"])
+    return example
+
+
+def clip_and_drop_degenerate(example: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    """Clips `boxes` (yxyx normalised) to [0, 1] and drops boxes with no area left.
+
+    Sources that can name a file warn about such boxes when they index it; this is the graph
+    safety net for sources whose boxes arrive already normalised (tfds, TFRecord).
+    """
+    boxes = tf.clip_by_value(example["boxes"], 0.0, 1.0)
+    keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    out = dict(example)
+    out["boxes"] = boxes
+    for key in ANNOTATION_KEYS:
+        out[key] = tf.boolean_mask(out[key], keep)
+    return out
+
+
+def pad_annotations(example: dict[str, tf.Tensor], max_boxes: int) -> dict[str, tf.Tensor]:
+    """Pads (or truncates) the per-box fields to exactly `max_boxes` rows.
+
+    Padded rows: boxes 0, classes -1, flags False. Boxes beyond `max_boxes` are dropped (the
+    first `max_boxes` are kept) and a warning naming the image id goes to stderr.
+    """
+    num_boxes = tf.shape(example["classes"])[0]
+
+    def warn():
+        tf.print(
+            "efgrnet_tf.data: WARNING image_id",
+            example["image_id"],
+            "has",
+            num_boxes,
+            "boxes; keeping the first",
+            max_boxes,
+            "(raise data.max_boxes to keep all)",
+            output_stream=tf.compat.v1.logging.warning,
+        )
+        return tf.constant(True)
+
+    truncated = tf.cond(num_boxes > max_boxes, warn, lambda: tf.constant(False))
+    pad_values = {"boxes": 0.0, "classes": -1, "is_difficult": False, "is_crowd": False}
+    out = dict(example)
+    with tf.control_dependencies([truncated]):
+        for key, pad_value in pad_values.items():
+            value = example[key][:max_boxes]
+            padding = [[0, max_boxes - tf.shape(value)[0]]] + [[0, 0]] * (value.shape.rank - 1)
+            padded = tf.pad(value, padding, constant_values=pad_value)
+            out[key] = tf.ensure_shape(padded, [max_boxes, *value.shape[1:]])
+    return out

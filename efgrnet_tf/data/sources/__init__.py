@@ -1,0 +1,1 @@
+"""Readers that turn each supported data set into encoded records (see `..records`)."""
