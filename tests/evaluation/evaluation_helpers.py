@@ -1,8 +1,9 @@
-"""Builds `EvalImage`s from absolute pixel boxes, the form hand-computed cases are written in."""
+"""Test data: `EvalImage`s from pixel boxes (hand-computed cases), a tiny in-memory eval split."""
 
 from __future__ import annotations
 
 import numpy as np
+import tensorflow as tf
 
 from efgrnet_tf.evaluation.detections import EvalImage
 
@@ -34,3 +35,47 @@ def make_image(
         det_scores=np.array([d[2] for d in dets], np.float64),
         det_classes=np.array([d[0] for d in dets], np.int64),
     )
+
+
+CLASS_NAMES = ("circle", "square")
+IMAGE_SIZE = 8  # the stand-in detectors never look at the pixels beyond the index
+MAX_BOXES = 3
+
+# Per image: original size, then (class, [ymin, xmin, ymax, xmax] normalised, difficult, crowd).
+# Every box has room for a shift of half its width to the right inside the image.
+GROUND_TRUTH = [
+    ((100, 200), [(1, [0.1, 0.1, 0.5, 0.3], False, False),
+                  (2, [0.5, 0.4, 0.9, 0.6], False, False)]),
+    ((300, 300), [(2, [0.2, 0.2, 0.6, 0.5], False, False)]),
+    ((240, 320), [(1, [0.3, 0.05, 0.7, 0.45], True, False),
+                  (1, [0.1, 0.5, 0.4, 0.7], False, False)]),
+    ((200, 100), [(1, [0.0, 0.0, 0.5, 0.4], False, True),
+                  (2, [0.6, 0.1, 0.9, 0.5], False, False)]),
+    ((50, 50), []),
+]  # fmt: skip
+
+
+def _padded_field(field, fill, dtype):
+    """`[num_images, MAX_BOXES, ...]` of one ground-truth tuple field (0 class, 1 box, 2
+    difficult, 3 crowd), padded with `fill`."""
+    out = np.full((len(GROUND_TRUTH), MAX_BOXES, *np.shape(fill)), fill, dtype)
+    for i, (_, gts) in enumerate(GROUND_TRUTH):
+        for j, gt in enumerate(gts):
+            out[i, j] = gt[field]
+    return out
+
+
+def eval_dataset(batch_size=2):
+    """Eval batches in the format of `build_eval_dataset` (docs/design.md) of `GROUND_TRUTH`;
+    image i is filled with the value i, image ids are 100 + i."""
+    n = len(GROUND_TRUTH)
+    examples = {
+        "images": np.stack([np.full((IMAGE_SIZE, IMAGE_SIZE, 3), i, np.float32) for i in range(n)]),
+        "boxes": _padded_field(1, np.zeros(4), np.float32),
+        "classes": _padded_field(0, -1, np.int32),
+        "is_difficult": _padded_field(2, False, bool),
+        "is_crowd": _padded_field(3, False, bool),
+        "image_id": np.arange(100, 100 + n, dtype=np.int64),
+        "original_size_hw": np.array([size for size, _ in GROUND_TRUTH], np.int32),
+    }
+    return tf.data.Dataset.from_tensor_slices(examples).batch(batch_size)

@@ -1,0 +1,120 @@
+"""`efgrnet-evaluate` / `scripts/evaluate.py`: a checkpoint or a SavedModel on an eval split.
+
+    efgrnet-evaluate --config configs/voc_vgg16_320.yaml --checkpoint runs/voc320 \
+        --output_dir runs/voc320/eval [--split voc/2007:test] [--per_class]
+    efgrnet-evaluate --config configs/coco_vgg16_320.yaml --saved_model exports/efgrnet \
+        --output_dir exports/eval --override eval.metric=coco
+
+Computes `eval.metric` of the config (VOC: 11-point and area mAP; COCO: the 12 COCOeval
+numbers), logs the table and writes `metrics.json` (and `coco_results.json` for COCO) into
+`--output_dir`. The flags are defined by `define_flags` when `run()` starts, so importing this
+module defines none (several entry points can live in one process, e.g. in tests).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from absl import app, flags
+
+from efgrnet_tf.config import ExperimentConfig, load_config
+
+
+def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """Defines the evaluation flags, with their validators, on `flag_values`."""
+    flags.DEFINE_string(
+        "config", None, "Experiment YAML file (configs/*.yaml).", flag_values=flag_values
+    )
+    flags.DEFINE_multi_string(
+        "override",
+        [],
+        "Config override `section.key=value` (YAML value); repeatable.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_string(
+        "checkpoint",
+        None,
+        "Training checkpoint (`.../ckpt-N`) or a model_dir (its newest checkpoint).",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_string(
+        "saved_model",
+        None,
+        "Exported SavedModel folder, or an export base folder (its newest version).",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_string(
+        "split",
+        None,
+        "Eval split; replaces data.eval_split of the config.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_string(
+        "output_dir",
+        None,
+        "Folder for metrics.json (and coco_results.json).",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_bool(
+        "per_class",
+        None,
+        "Report AP per class; default: eval.per_class_table of the config.",
+        flag_values=flag_values,
+    )
+    flags.mark_flags_as_required(["config", "output_dir"], flag_values=flag_values)
+    flags.mark_flags_as_mutual_exclusive(
+        ["checkpoint", "saved_model"], required=True, flag_values=flag_values
+    )
+
+
+def config_from_flags(flag_values: flags.FlagValues) -> ExperimentConfig:
+    """The config file with `--override`s applied, then `--split`."""
+    cfg = load_config(flag_values.config, flag_values.override)
+    if flag_values.split is not None:
+        cfg = dataclasses.replace(
+            cfg, data=dataclasses.replace(cfg.data, eval_split=flag_values.split)
+        )
+    return cfg
+
+
+def evaluate_from_flags(flag_values: flags.FlagValues) -> dict[str, float]:
+    """Evaluates what the parsed `flag_values` name; returns the metrics (also written)."""
+    from absl import logging
+
+    from efgrnet_tf.data.pipeline import build_eval_dataset
+    from efgrnet_tf.evaluation.detectors import (
+        checkpoint_detection_fn,
+        resolve_saved_model_dir,
+        saved_model_detection_fn,
+    )
+    from efgrnet_tf.evaluation.evaluator import eval_labels, evaluate
+
+    cfg = config_from_flags(flag_values)
+    if flag_values.checkpoint is not None:
+        detect, source = checkpoint_detection_fn(cfg, flag_values.checkpoint)
+    else:
+        source = resolve_saved_model_dir(flag_values.saved_model)
+        detect = saved_model_detection_fn(source, cfg.data.mean_bgr)
+    logging.info("evaluating %s on %s", source, cfg.data.eval_split or cfg.data.source)
+    class_names, category_ids, annotation_file = eval_labels(cfg)
+    return evaluate(
+        detect,
+        build_eval_dataset(cfg),
+        cfg,
+        class_names,
+        category_ids=category_ids,
+        annotation_file=annotation_file,
+        per_class=flag_values.per_class,
+        output_dir=flag_values.output_dir,
+    )
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    evaluate_from_flags(flags.FLAGS)
+
+
+def run() -> None:
+    define_flags()
+    app.run(main)

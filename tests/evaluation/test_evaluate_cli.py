@@ -1,0 +1,113 @@
+"""`efgrnet-evaluate`: flag rules, config from flags, and a SavedModel evaluated end to end."""
+
+import json
+import os
+import subprocess
+import sys
+import types
+
+import pytest
+import tensorflow as tf
+from absl import flags
+from evaluation_helpers import CLASS_NAMES, GROUND_TRUTH, eval_dataset
+
+from efgrnet_tf.cli import evaluate as evaluate_cli
+from efgrnet_tf.evaluation.evaluator import METRICS_FILE
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _parsed_flags(*args):
+    flag_values = flags.FlagValues()
+    evaluate_cli.define_flags(flag_values)
+    flag_values(["efgrnet-evaluate", *args])
+    return flag_values
+
+
+def test_script_refuses_checkpoint_and_saved_model_together(tmp_path):
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "scripts", "evaluate.py"), "--config=c.yaml",
+         "--checkpoint=runs/a", "--saved_model=exports/b", f"--output_dir={tmp_path}"],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": REPO}, timeout=120,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "Exactly one of (checkpoint, saved_model)" in result.stderr
+    assert not os.listdir(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--config=c.yaml", "--output_dir=o"),  # neither model source
+        ("--config=c.yaml", "--output_dir=o", "--checkpoint=a", "--saved_model=b"),
+        ("--checkpoint=a", "--output_dir=o"),  # no config
+    ],
+)
+def test_flag_rules(args):
+    with pytest.raises(flags.IllegalFlagValueError):
+        _parsed_flags(*args)
+
+
+def test_config_from_flags_applies_overrides_then_split(tmp_path):
+    path = tmp_path / "exp.yaml"
+    path.write_text("data:\n  eval_split: voc/2007:test\neval:\n  metric: voc\n")
+    flag_values = _parsed_flags(
+        f"--config={path}", "--checkpoint=a", "--output_dir=o",
+        "--override=eval.metric=coco", "--split=voc/2012:val",
+    )  # fmt: skip
+    cfg = evaluate_cli.config_from_flags(flag_values)
+    assert cfg.eval.metric == "coco"
+    assert cfg.data.eval_split == "voc/2012:val"
+    assert flag_values.per_class is None  # default: the config decides
+
+
+class _GroundTruthServing(tf.Module):
+    """A stand-in export: `serving_default` takes uint8 RGB images like the real one and
+    returns the ground truth of the image whose index it reads back from the pixels."""
+
+    def __init__(self):
+        super().__init__()
+        batch = next(iter(eval_dataset(batch_size=len(GROUND_TRUTH))))
+        self.boxes = tf.constant(batch["boxes"])
+        self.classes = tf.constant(batch["classes"])
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
+    def serve(self, images):
+        # The evaluator's image i is i - mean_bgr in BGR; back in RGB its blue channel is
+        # i + 104 (the mean's blue component).
+        index = tf.cast(images[:, 0, 0, 2], tf.int32) - 104
+        classes = tf.gather(self.classes, index)
+        return {
+            "detection_boxes": tf.gather(self.boxes, index),
+            "detection_scores": tf.cast(classes > 0, tf.float32),
+            "detection_classes": tf.cast(tf.maximum(classes, 0), tf.float32),
+            "num_detections": tf.reduce_sum(tf.cast(classes > 0, tf.float32), axis=1),
+        }
+
+
+def test_saved_model_evaluated_from_its_export_base_folder(tmp_path, monkeypatch):
+    module = _GroundTruthServing()
+    export_base = tmp_path / "export"
+    tf.saved_model.save(
+        module, str(export_base / "3"), signatures={"serving_default": module.serve}
+    )
+    # The data module is replaced by the in-memory split (its own tests cover the real one).
+    fake_pipeline = types.ModuleType("efgrnet_tf.data.pipeline")
+    fake_pipeline.build_eval_dataset = lambda cfg: eval_dataset()
+    fake_pipeline.dataset_info = lambda cfg: types.SimpleNamespace(
+        class_names=CLASS_NAMES, category_ids=None
+    )
+    monkeypatch.setitem(sys.modules, "efgrnet_tf.data.pipeline", fake_pipeline)
+    config = tmp_path / "exp.yaml"
+    config.write_text("model:\n  num_classes: 3\neval:\n  metric: both\n")
+    output_dir = tmp_path / "eval"
+    metrics = evaluate_cli.evaluate_from_flags(
+        _parsed_flags(
+            f"--config={config}", f"--saved_model={export_base}", f"--output_dir={output_dir}",
+            "--noper_class",
+        )
+    )  # fmt: skip
+    assert metrics["mAP_area"] == pytest.approx(1.0)
+    assert metrics["AP"] == pytest.approx(1.0)
+    assert not any("/" in name for name in metrics)
+    assert json.loads((output_dir / METRICS_FILE).read_text()) == pytest.approx(metrics)
