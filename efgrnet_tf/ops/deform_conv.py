@@ -11,6 +11,7 @@ import numbers
 import tensorflow as tf
 from absl import logging
 
+from efgrnet_tf.ops import custom_op_library
 from efgrnet_tf.ops.deform_conv_pure_tf import deform_conv2d_pure_tf
 
 IMPLEMENTATIONS = ("auto", "custom_op", "pure_tf")
@@ -101,11 +102,11 @@ def deform_conv2d(
         return deform_conv2d_pure_tf(
             inputs, offsets, kernel, mask, strides, padding, dilations, deformable_groups
         )
-    library, load_error = _load_library()
+    library = custom_op_library.load_deform_conv_library()
     if library is None:
         raise RuntimeError(
             "implementation='custom_op' but the deformable-convolution op library did not load: "
-            f"{load_error}"
+            f"{custom_op_library.library_load_error()}"
         )
     use_mask = mask is not None
     return library.efgrnet_deform_conv2d(
@@ -121,26 +122,15 @@ def deform_conv2d(
     )
 
 
-def _load_library():
-    """`(module, None)` with the compiled op, or `(None, reason)` when it cannot be used."""
-    try:
-        from efgrnet_tf.ops import custom_op_library
-    except ImportError as error:
-        return None, f"efgrnet_tf.ops.custom_op_library is not importable: {error}"
-    library = custom_op_library.load_deform_conv_library()
-    return library, None if library is not None else custom_op_library.library_load_error()
-
-
 @functools.cache
 def _auto_implementation():
     """The implementation `"auto"` stands for in this process, logged the first time."""
-    library, load_error = _load_library()
-    if library is not None:
+    if custom_op_library.load_deform_conv_library() is not None:
         logging.info("deform_conv2d: using the compiled EfgrnetDeformConv2D op.")
         return "custom_op"
     logging.info(
         "deform_conv2d: op library unavailable (%s); using the pure-TensorFlow implementation.",
-        load_error,
+        custom_op_library.library_load_error(),
     )
     return "pure_tf"
 

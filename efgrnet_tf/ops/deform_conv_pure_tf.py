@@ -3,10 +3,13 @@
 The twin of the compiled `EfgrnetDeformConv2D` op, with the same semantics
 (torchvision.ops.deform_conv2d, see `efgrnet_tf.ops.deform_conv2d`). It uses only stock ops, so
 it runs on any device, compiles under XLA and survives in SavedModels loaded without our op
-library. Gradients for every input come from TensorFlow autodiff: `tf.floor` has no gradient,
-so the derivative of a bilinear weight with respect to its sample coordinate is that of the
-fractional part, which is torchvision's convention (corners `floor(y)` and `floor(y) + 1`, also at
-exact integer coordinates).
+library. Gradients for every input come from TensorFlow autodiff and reproduce torchvision's
+backward kernels: `tf.floor` has no gradient, so a bilinear weight is differentiated through the
+fractional part with the corners `floor(y)` and `floor(y) + 1` also at integer coordinates, and
+the sample value is the sum over in-image corners only (no separate range test). That sum is 0
+whenever `y <= -1`, `y >= H`, `x <= -1` or `x >= W`, as the semantics require, while at exactly
+`y == -1` (or `x == -1`) the offset gradient is the one-sided derivative from inside the image,
+as torchvision's `get_coordinate_weight` computes it.
 
 Arguments are not validated here; `efgrnet_tf.ops.deform_conv.deform_conv2d` does that.
 """
@@ -67,16 +70,16 @@ def deform_conv2d_pure_tf(
     y = grid_y[:, None, None, None] + tap_rows + offsets[..., 0]
     x = grid_x[None, :, None, None] + tap_cols + offsets[..., 1]
 
-    height_f = tf.cast(height, compute_dtype)
-    width_f = tf.cast(width, compute_dtype)
-    inside = (y > -1.0) & (y < height_f) & (x > -1.0) & (x < width_f)
-    # Samples outside the open range sample nothing; clamping them keeps the int casts defined.
-    y = tf.where(inside, y, tf.zeros_like(y))
-    x = tf.where(inside, x, tf.zeros_like(x))
-    scale = tf.cast(inside, compute_dtype)
+    # Corners outside the image count 0, which alone makes samples outside the open range
+    # (-1, H) x (-1, W) worth 0. Clipping to [-2, H + 1] keeps the int casts defined and changes
+    # no value or gradient: beyond it every corner is outside.
+    y = tf.clip_by_value(y, -2.0, tf.cast(height + 1, compute_dtype))
+    x = tf.clip_by_value(x, -2.0, tf.cast(width + 1, compute_dtype))
+    scale = None
     if mask is not None:
-        mask = tf.cast(mask, compute_dtype)
-        scale *= tf.reshape(mask, [batch, out_height, out_width, groups, taps])
+        scale = tf.reshape(
+            tf.cast(mask, compute_dtype), [batch, out_height, out_width, groups, taps]
+        )
 
     y_low = tf.floor(y)
     x_low = tf.floor(x)
@@ -107,7 +110,9 @@ def deform_conv2d_pure_tf(
             + (tf.clip_by_value(rows, 0, height - 1) * width + tf.clip_by_value(cols, 0, width - 1))
             * groups
         )
-        weight = tf.where(valid, weight * scale, tf.zeros_like(weight))
+        if scale is not None:
+            weight *= scale
+        weight = tf.where(valid, weight, tf.zeros_like(weight))
         corner = tf.gather(flat_inputs, index) * weight[..., None]
         columns = corner if columns is None else columns + corner
 

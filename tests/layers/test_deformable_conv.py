@@ -6,16 +6,16 @@ import pytest
 import tensorflow as tf
 
 from efgrnet_tf.layers import DeformableConv2D
-from efgrnet_tf.ops import deform_conv2d
-from efgrnet_tf.ops.deform_conv import _load_library
+from efgrnet_tf.ops import custom_op_library, deform_conv2d
 
 
 @pytest.fixture(params=("pure_tf", "custom_op"))
 def implementation(request):
     """Each implementation; the custom op must be built (`pip install -e .`) for its cases."""
     if request.param == "custom_op":
-        library, load_error = _load_library()
-        assert library is not None, f"the custom op library did not load: {load_error}"
+        assert custom_op_library.load_deform_conv_library() is not None, (
+            f"the custom op library did not load: {custom_op_library.library_load_error()}"
+        )
     return request.param
 
 

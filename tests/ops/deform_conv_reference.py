@@ -16,7 +16,11 @@ corner values `v00 = v(y0, x0)`, `v01 = v(y0, x0 + 1)`, `v10 = v(y0 + 1, x0)`,
     d/dv(yc, xc) = the corner's weight
 
 with the corners `floor(y)` and `floor(y) + 1` also at integer coordinates (torchvision's
-convention). Outside that open range the value and all its derivatives are 0.
+convention). Outside that open range the value and its derivatives with respect to the inputs and
+the mask are 0. The derivatives with respect to the offsets follow torchvision's backward kernel
+(`get_coordinate_weight`), which applies only the per-corner test: they equal the formulas above
+wherever some corner is in the image, so at exactly `y == -1` (or `x == -1`) the offset gradient
+is the one-sided derivative from inside, not 0.
 """
 
 import math
@@ -24,10 +28,13 @@ import math
 import numpy as np
 
 
+def _inside(y, x, height, width):
+    """Whether a sample at `(y, x)` has a value: the open range `(-1, H) x (-1, W)`."""
+    return -1 < y < height and -1 < x < width
+
+
 def _corners(y, x, height, width):
-    """The four `(row, col, weight, d_weight/dy, d_weight/dx)` of a sample, or [] outside."""
-    if y <= -1 or y >= height or x <= -1 or x >= width:
-        return []
+    """`(row, col, weight, d_weight/dy, d_weight/dx)` of the in-image corners of a sample."""
     y0 = math.floor(y)
     x0 = math.floor(x)
     ly = y - y0
@@ -92,6 +99,8 @@ def deform_conv2d_reference(
         channel_slice = slice(g * group_channels, (g + 1) * group_channels)
         y = oy * sh - ph + i * dh + offsets[n, oy, ox, g * 2 * taps + 2 * k]
         x = ox * sw - pw + j * dw + offsets[n, oy, ox, g * 2 * taps + 2 * k + 1]
+        if not _inside(y, x, height, width):
+            continue
         for row, col, weight, _, _ in _corners(y, x, height, width):
             columns[n, oy, ox, k, channel_slice] += weight * inputs[n, row, col, channel_slice]
         columns[n, oy, ox, k, channel_slice] *= modulation[n, oy, ox, g * taps + k]
@@ -116,12 +125,14 @@ def deform_conv2d_reference(
         x = ox * sw - pw + j * dw + offsets[n, oy, ox, dy_channel + 1]
         scale = modulation[n, oy, ox, g * taps + k]
         grad_sample = grad_columns[n, oy, ox, k, channel_slice]
+        inside = _inside(y, x, height, width)
         for row, col, weight, d_weight_dy, d_weight_dx in _corners(y, x, height, width):
             corner = inputs[n, row, col, channel_slice]
-            grad_inputs[n, row, col, channel_slice] += scale * weight * grad_sample
             grad_offsets[n, oy, ox, dy_channel] += scale * d_weight_dy * corner @ grad_sample
             grad_offsets[n, oy, ox, dy_channel + 1] += scale * d_weight_dx * corner @ grad_sample
-            grad_mask[n, oy, ox, g * taps + k] += weight * corner @ grad_sample
+            if inside:
+                grad_inputs[n, row, col, channel_slice] += scale * weight * grad_sample
+                grad_mask[n, oy, ox, g * taps + k] += weight * corner @ grad_sample
     return {
         "outputs": outputs,
         "grad_inputs": grad_inputs,
@@ -129,3 +140,49 @@ def deform_conv2d_reference(
         "grad_kernel": grad_kernel,
         "grad_mask": None if mask is None else grad_mask,
     }
+
+
+def random_case(
+    seed,
+    *,
+    batch,
+    size_hw,
+    channels,
+    filters,
+    kernel_hw,
+    strides,
+    padding,
+    dilations,
+    groups,
+    offset_range,
+    with_mask,
+    integer_offsets=False,
+):
+    """Random float32 `(inputs, offsets, kernel, mask, conv_args)` to compare with the reference.
+
+    Offsets are uniform in `[-offset_range, offset_range]` (rounded when `integer_offsets`);
+    `conv_args` holds `strides`, `padding`, `dilations` and `deformable_groups` for both
+    `deform_conv2d` and `deform_conv2d_reference`.
+    """
+    rng = np.random.default_rng(seed)
+    kh, kw = kernel_hw
+    out_h = (size_hw[0] + 2 * padding[0] - (dilations[0] * (kh - 1) + 1)) // strides[0] + 1
+    out_w = (size_hw[1] + 2 * padding[1] - (dilations[1] * (kw - 1) + 1)) // strides[1] + 1
+    taps = kh * kw
+    inputs = rng.normal(size=(batch, *size_hw, channels)).astype(np.float32)
+    offsets = rng.uniform(-offset_range, offset_range, (batch, out_h, out_w, 2 * groups * taps))
+    if integer_offsets:
+        offsets = np.round(offsets)
+    kernel = rng.normal(size=(kh, kw, channels, filters)).astype(np.float32)
+    mask = (
+        rng.uniform(0.0, 1.0, (batch, out_h, out_w, groups * taps)).astype(np.float32)
+        if with_mask
+        else None
+    )
+    conv_args = {
+        "strides": strides,
+        "padding": padding,
+        "dilations": dilations,
+        "deformable_groups": groups,
+    }
+    return inputs, offsets.astype(np.float32), kernel, mask, conv_args

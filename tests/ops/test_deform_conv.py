@@ -7,10 +7,9 @@ import textwrap
 import numpy as np
 import pytest
 import tensorflow as tf
-from deform_conv_reference import deform_conv2d_reference
+from deform_conv_reference import deform_conv2d_reference, random_case
 
-from efgrnet_tf.ops import deform_conv2d, deform_conv_output_size
-from efgrnet_tf.ops.deform_conv import _load_library
+from efgrnet_tf.ops import custom_op_library, deform_conv2d
 
 IMPLEMENTATIONS = ("pure_tf", "custom_op")
 
@@ -19,50 +18,10 @@ IMPLEMENTATIONS = ("pure_tf", "custom_op")
 def implementation(request):
     """Each implementation; the custom op must be built (`pip install -e .`) for its cases."""
     if request.param == "custom_op":
-        library, load_error = _load_library()
-        assert library is not None, f"the custom op library did not load: {load_error}"
+        assert custom_op_library.load_deform_conv_library() is not None, (
+            f"the custom op library did not load: {custom_op_library.library_load_error()}"
+        )
     return request.param
-
-
-def _random_case(
-    seed,
-    *,
-    batch,
-    size_hw,
-    channels,
-    filters,
-    kernel_hw,
-    strides,
-    padding,
-    dilations,
-    groups,
-    offset_range,
-    with_mask,
-    integer_offsets=False,
-):
-    """Random float32 `(inputs, offsets, kernel, mask, conv_args)` of one test case."""
-    rng = np.random.default_rng(seed)
-    kh, kw = kernel_hw
-    out_h = deform_conv_output_size(size_hw[0], kh, strides[0], padding[0], dilations[0])
-    out_w = deform_conv_output_size(size_hw[1], kw, strides[1], padding[1], dilations[1])
-    taps = kh * kw
-    inputs = rng.normal(size=(batch, *size_hw, channels)).astype(np.float32)
-    offsets = rng.uniform(-offset_range, offset_range, (batch, out_h, out_w, 2 * groups * taps))
-    if integer_offsets:
-        offsets = np.round(offsets)
-    kernel = rng.normal(size=(kh, kw, channels, filters)).astype(np.float32)
-    mask = (
-        rng.uniform(0.0, 1.0, (batch, out_h, out_w, groups * taps)).astype(np.float32)
-        if with_mask
-        else None
-    )
-    conv_args = {
-        "strides": strides,
-        "padding": padding,
-        "dilations": dilations,
-        "deformable_groups": groups,
-    }
-    return inputs, offsets.astype(np.float32), kernel, mask, conv_args
 
 
 FORWARD_CASES = {
@@ -92,7 +51,7 @@ FORWARD_CASES = {
 
 @pytest.mark.parametrize("case", FORWARD_CASES.values(), ids=FORWARD_CASES.keys())
 def test_forward_matches_numpy_reference(implementation, case):
-    inputs, offsets, kernel, mask, conv_args = _random_case(0, **case)
+    inputs, offsets, kernel, mask, conv_args = random_case(0, **case)
 
     outputs = deform_conv2d(
         inputs, offsets, kernel, mask=mask, implementation=implementation, **conv_args
@@ -175,7 +134,7 @@ def test_empty_batch_gives_empty_output(implementation):
 @pytest.mark.parametrize("dtype", [tf.float16, tf.bfloat16])
 def test_low_precision_is_close_to_float32(implementation, dtype):
     case = FORWARD_CASES["2x3_stride2_groups2_mask"]
-    inputs, offsets, kernel, mask, conv_args = _random_case(2, **case)
+    inputs, offsets, kernel, mask, conv_args = random_case(2, **case)
     expected = deform_conv2d(
         inputs, offsets, kernel, mask=mask, implementation=implementation, **conv_args
     )
@@ -192,7 +151,7 @@ def test_low_precision_is_close_to_float32(implementation, dtype):
 
 def test_unknown_batch_dimension_in_tf_function(implementation):
     case = FORWARD_CASES["3x3_pad3_dil3_small_offsets"]
-    inputs, offsets, kernel, mask, conv_args = _random_case(3, **case)
+    inputs, offsets, kernel, mask, conv_args = random_case(3, **case)
 
     @tf.function(
         input_signature=[
@@ -214,7 +173,7 @@ def test_unknown_batch_dimension_in_tf_function(implementation):
 
 def test_pure_tf_under_xla_equals_eager():
     case = FORWARD_CASES["2x3_stride2_groups2_mask"]
-    inputs, offsets, kernel, mask, conv_args = _random_case(4, **case)
+    inputs, offsets, kernel, mask, conv_args = random_case(4, **case)
 
     def convolve(inputs, offsets, mask):
         return deform_conv2d(
@@ -229,7 +188,7 @@ def test_pure_tf_under_xla_equals_eager():
 
 def test_pure_tf_saved_model_runs_without_importing_efgrnet_tf(tmp_path):
     case = FORWARD_CASES["3x3_plain"]
-    inputs, offsets, kernel, _, conv_args = _random_case(5, **case)
+    inputs, offsets, kernel, _, conv_args = random_case(5, **case)
     module = tf.Module()
     module.convolve = tf.function(
         lambda inputs, offsets: deform_conv2d(

@@ -1,0 +1,199 @@
+"""Gradients of `deform_conv2d` for inputs, offsets, mask and kernel, both implementations.
+
+The NumPy reference's hand-derived gradients are first checked against finite differences,
+then both implementations are checked against them, against `tf.test.compute_gradient`, and
+against each other.
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from deform_conv_reference import deform_conv2d_reference, random_case
+
+from efgrnet_tf.ops import custom_op_library, deform_conv2d
+
+ARGUMENTS = ("inputs", "offsets", "mask", "kernel")
+
+
+@pytest.fixture(params=("pure_tf", "custom_op"))
+def implementation(request):
+    """Each implementation; the custom op must be built (`pip install -e .`) for its cases."""
+    if request.param == "custom_op":
+        assert custom_op_library.load_deform_conv_library() is not None, (
+            f"the custom op library did not load: {custom_op_library.library_load_error()}"
+        )
+    return request.param
+
+
+def _fractional_offsets(rng, shape, offset_range):
+    """Offsets whose fractional parts stay in [0.2, 0.8]: no sample within 0.2 of a kink."""
+    whole = rng.integers(-offset_range, offset_range, shape)
+    return (whole + rng.uniform(0.2, 0.8, shape)).astype(np.float32)
+
+
+def _gradients(implementation, arrays, grad_outputs, conv_args, jit_compile=False):
+    """`(outputs, {name: gradient})` of `sum(outputs * grad_outputs)` for the non-None arrays.
+
+    `grad_outputs` is an array broadcastable to the outputs `[N, Ho, Wo, O]`.
+    """
+    tensors = {name: tf.constant(value) for name, value in arrays.items() if value is not None}
+
+    def loss_and_gradients(tensors):
+        with tf.GradientTape() as tape:
+            tape.watch(tensors)
+            outputs = deform_conv2d(
+                tensors["inputs"],
+                tensors["offsets"],
+                tensors["kernel"],
+                mask=tensors.get("mask"),
+                implementation=implementation,
+                **conv_args,
+            )
+            loss = tf.reduce_sum(outputs * grad_outputs)
+        return outputs, tape.gradient(loss, tensors)
+
+    if jit_compile:
+        loss_and_gradients = tf.function(loss_and_gradients, jit_compile=True)
+    outputs, gradients = loss_and_gradients(tensors)
+    return outputs.numpy(), {name: tf.convert_to_tensor(g).numpy() for name, g in gradients.items()}
+
+
+def test_reference_gradients_match_finite_differences():
+    rng = np.random.default_rng(0)
+    conv_args = {"strides": (2, 1), "padding": (1, 2), "dilations": (1, 2), "deformable_groups": 2}
+    arrays = {
+        "inputs": rng.normal(size=(2, 4, 5, 4)),
+        "offsets": _fractional_offsets(rng, (2, 3, 7, 16), 3).astype(np.float64),
+        "mask": rng.uniform(0, 1, (2, 3, 7, 8)),
+        "kernel": rng.normal(size=(2, 2, 4, 3)),
+    }
+    grad_outputs = rng.normal(size=(2, 3, 7, 3))
+
+    def loss(arrays):
+        outputs = deform_conv2d_reference(**arrays, **conv_args)
+        return float(np.sum(outputs * grad_outputs))
+
+    analytic = deform_conv2d_reference(**arrays, **conv_args, grad_outputs=grad_outputs)
+    step = 1e-6
+    for name in ARGUMENTS:
+        for flat_index in rng.choice(arrays[name].size, 12, replace=False):
+            index = np.unravel_index(flat_index, arrays[name].shape)
+            plus = {key: value.copy() for key, value in arrays.items()}
+            minus = {key: value.copy() for key, value in arrays.items()}
+            plus[name][index] += step
+            minus[name][index] -= step
+            numeric = (loss(plus) - loss(minus)) / (2 * step)
+            np.testing.assert_allclose(
+                analytic[f"grad_{name}"][index], numeric, rtol=1e-5, atol=1e-6, err_msg=name
+            )
+
+
+GRADIENT_CASES = {
+    "3x3_stride1_pad1_mask": dict(
+        batch=1, size_hw=(5, 6), channels=3, filters=2, kernel_hw=(3, 3), strides=(1, 1),
+        padding=(1, 1), dilations=(1, 1), groups=1, offset_range=6.0, with_mask=True,
+    ),
+    "2x3_stride2_groups2": dict(
+        batch=3, size_hw=(5, 6), channels=4, filters=3, kernel_hw=(2, 3), strides=(2, 2),
+        padding=(0, 2), dilations=(2, 1), groups=2, offset_range=6.0, with_mask=False,
+    ),
+    "3x1_pad5_dil5_groups2_mask": dict(
+        batch=1, size_hw=(5, 6), channels=2, filters=2, kernel_hw=(3, 1), strides=(2, 1),
+        padding=(5, 1), dilations=(5, 3), groups=2, offset_range=6.0, with_mask=True,
+    ),
+    "3x3_pad4_dil4_integer_offsets_batch5": dict(
+        batch=5, size_hw=(5, 6), channels=2, filters=2, kernel_hw=(3, 3), strides=(2, 2),
+        padding=(4, 3), dilations=(4, 3), groups=1, offset_range=6.0, with_mask=True,
+        integer_offsets=True,
+    ),
+    "1x2_small_offsets_batch3": dict(
+        batch=3, size_hw=(6, 5), channels=3, filters=4, kernel_hw=(1, 2), strides=(1, 2),
+        padding=(0, 1), dilations=(1, 1), groups=1, offset_range=1.0, with_mask=False,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", GRADIENT_CASES.values(), ids=GRADIENT_CASES.keys())
+def test_gradients_match_numpy_reference(implementation, case):
+    inputs, offsets, kernel, mask, conv_args = random_case(1, **case)
+    arrays = {"inputs": inputs, "offsets": offsets, "mask": mask, "kernel": kernel}
+    output_shape = deform_conv2d_reference(inputs, offsets, kernel, mask=mask, **conv_args).shape
+    grad_outputs = np.random.default_rng(2).normal(size=output_shape).astype(np.float32)
+    expected = deform_conv2d_reference(
+        inputs, offsets, kernel, mask=mask, **conv_args, grad_outputs=grad_outputs
+    )
+
+    outputs, gradients = _gradients(implementation, arrays, grad_outputs, conv_args)
+
+    np.testing.assert_allclose(outputs, expected["outputs"], rtol=1e-4, atol=1e-4)
+    for name, gradient in gradients.items():
+        np.testing.assert_allclose(
+            gradient, expected[f"grad_{name}"], rtol=1e-4, atol=1e-4, err_msg=name
+        )
+    assert ("mask" in gradients) == (mask is not None)
+
+
+@pytest.mark.parametrize("argument", ARGUMENTS)
+def test_gradient_matches_tf_compute_gradient(implementation, argument):
+    rng = np.random.default_rng(3)
+    conv_args = {"strides": (1, 2), "padding": (1, 1), "dilations": (2, 1), "deformable_groups": 2}
+    arrays = {
+        "inputs": rng.normal(size=(1, 4, 5, 2)).astype(np.float32),
+        "offsets": _fractional_offsets(rng, (1, 4, 3, 16), 2),
+        "mask": rng.uniform(0, 1, (1, 4, 3, 8)).astype(np.float32),
+        "kernel": rng.normal(size=(2, 2, 2, 3)).astype(np.float32),
+    }
+
+    def convolve(value):
+        args = {**arrays, argument: value}
+        return deform_conv2d(
+            args["inputs"],
+            args["offsets"],
+            args["kernel"],
+            mask=args["mask"],
+            implementation=implementation,
+            **conv_args,
+        )
+
+    theoretical, numerical = tf.test.compute_gradient(convolve, [arrays[argument]], delta=1e-2)
+
+    np.testing.assert_allclose(theoretical[0], numerical[0], rtol=1e-3, atol=5e-3)
+    assert np.abs(theoretical[0]).max() > 0.1
+
+
+def test_custom_op_and_pure_tf_agree_on_medium_inputs():
+    assert custom_op_library.load_deform_conv_library() is not None, (
+        f"the custom op library did not load: {custom_op_library.library_load_error()}"
+    )
+    rng = np.random.default_rng(4)
+    conv_args = {"strides": (1, 1), "padding": (2, 2), "dilations": (2, 2), "deformable_groups": 2}
+    arrays = {
+        "inputs": rng.normal(size=(3, 12, 11, 16)).astype(np.float32),
+        "offsets": rng.uniform(-4, 4, (3, 12, 11, 36)).astype(np.float32),
+        "mask": rng.uniform(0, 1, (3, 12, 11, 18)).astype(np.float32),
+        "kernel": rng.normal(size=(3, 3, 16, 8)).astype(np.float32),
+    }
+    grad_outputs = rng.normal(size=(3, 12, 11, 8)).astype(np.float32)
+
+    custom_outputs, custom_gradients = _gradients("custom_op", arrays, grad_outputs, conv_args)
+    pure_outputs, pure_gradients = _gradients("pure_tf", arrays, grad_outputs, conv_args)
+
+    np.testing.assert_allclose(custom_outputs, pure_outputs, rtol=1e-4, atol=1e-4)
+    for name in ARGUMENTS:
+        np.testing.assert_allclose(
+            custom_gradients[name], pure_gradients[name], rtol=1e-4, atol=2e-4, err_msg=name
+        )
+
+
+def test_pure_tf_gradients_under_xla_equal_eager():
+    inputs, offsets, kernel, mask, conv_args = random_case(
+        5, **GRADIENT_CASES["3x1_pad5_dil5_groups2_mask"]
+    )
+    arrays = {"inputs": inputs, "offsets": offsets, "mask": mask, "kernel": kernel}
+
+    eager_outputs, eager = _gradients("pure_tf", arrays, 1.0, conv_args)
+    xla_outputs, xla = _gradients("pure_tf", arrays, 1.0, conv_args, jit_compile=True)
+
+    np.testing.assert_allclose(xla_outputs, eager_outputs, rtol=1e-5, atol=1e-5)
+    for name in ARGUMENTS:
+        np.testing.assert_allclose(xla[name], eager[name], rtol=1e-5, atol=1e-5, err_msg=name)
