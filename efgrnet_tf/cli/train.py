@@ -9,13 +9,13 @@ requires one to exist. The resolved config is written to `model_dir/config.yaml`
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 from absl import app, flags, logging
 
 from efgrnet_tf.config import ExperimentConfig, load_config
-from efgrnet_tf.training.strategy import STRATEGY_NAMES, create_strategy
+from efgrnet_tf.training.experiment import train_experiment
+from efgrnet_tf.training.strategy import STRATEGY_NAMES
 
 _CONFIG = flags.DEFINE_string("config", None, "Experiment YAML file (configs/*.yaml).")
 _OVERRIDES = flags.DEFINE_multi_string(
@@ -51,22 +51,6 @@ def config_from_flags(
     return load_config(config_path, overrides)
 
 
-def train(
-    cfg: ExperimentConfig, model_dir: str, strategy: str = "default", resume: bool = False
-) -> dict[str, float]:
-    """Trains `cfg` into `model_dir` (continuing from its newest checkpoint); returns the end
-    summary of `Trainer.train`."""
-    from efgrnet_tf.training.components import efgrnet_components
-    from efgrnet_tf.training.trainer import Trainer
-
-    distribution = create_strategy(strategy)
-    trainer = Trainer(
-        cfg, model_dir, distribution, efgrnet_components(cfg, os.path.join(model_dir, "eval"))
-    )
-    trainer.restore(require_checkpoint=resume)
-    return trainer.train()
-
-
 def main(argv: Sequence[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
@@ -74,7 +58,7 @@ def main(argv: Sequence[str]) -> None:
         _CONFIG.value, _OVERRIDES.value, _MIXED_PRECISION.value, _PRETRAINED_BACKBONE.value
     )
     logging.info("training %s into %s", cfg.name, _MODEL_DIR.value)
-    train(cfg, _MODEL_DIR.value, _STRATEGY.value, _RESUME.value)
+    train_experiment(cfg, _MODEL_DIR.value, _STRATEGY.value, _RESUME.value)
 
 
 def run() -> None:

@@ -50,7 +50,8 @@ def efgrnet_components(cfg: ExperimentConfig, eval_output_dir: str | None = None
     """
     from efgrnet_tf import build_model
     from efgrnet_tf.boxes.anchors import generate_anchors
-    from efgrnet_tf.data.pipeline import build_train_dataset, dataset_info
+    from efgrnet_tf.data.info import dataset_info
+    from efgrnet_tf.data.pipeline import build_train_dataset
     from efgrnet_tf.evaluation.evaluator import evaluate_model
     from efgrnet_tf.losses.multibox_loss import compute_losses
 
