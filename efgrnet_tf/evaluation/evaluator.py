@@ -41,12 +41,8 @@ def collect_eval_images(detect_fn: DetectionFn, dataset: tf.data.Dataset) -> lis
     start = time.perf_counter()
     for batch in dataset:
         detections = detect_fn(batch["images"])
-        images.extend(
-            split_batch(
-                {k: v.numpy() for k, v in batch.items() if k != "images"},
-                {k: np.asarray(v) for k, v in detections.items()},
-            )
-        )
+        labels = {k: v.numpy() for k, v in batch.items() if k != "images"}
+        images.extend(split_batch(labels, {k: np.asarray(v) for k, v in detections.items()}))
     seconds = time.perf_counter() - start
     logging.info("ran detection on %d images in %.1f s", len(images), seconds)
     return images
@@ -120,7 +116,7 @@ def evaluate(
     metrics = compute_metrics(
         images, cfg, class_names, category_ids, annotation_file, per_class, output_dir
     )
-    metrics["num_images"] = float(len(images))
+    metrics["num_images"] = len(images)
     logging.info("evaluation (%s):\n%s", cfg.eval.metric, format_metrics(metrics))
     if output_dir:
         write_json(metrics, os.path.join(output_dir, METRICS_FILE))
@@ -164,16 +160,13 @@ def eval_labels(
 ) -> tuple[tuple[str, ...], tuple[int, ...] | None, str | None]:
     """Class names, original category ids and COCO annotation file of the config's eval split.
 
-    Class names come from `cfg.class_names`, else from the data source; category ids from the
-    data source (None for sources without ids of their own); the annotation file is
-    `data.eval_annotation_file` for `coco_json` sources (None otherwise: ground truth is then
-    built from the eval records).
+    Class names come from `cfg.class_names`, else from the data source; category ids (None for
+    sources without ids of their own) and the annotation file (None when the source has none:
+    COCO ground truth is then built from the eval batches) from
+    `efgrnet_tf.data.info.dataset_info`.
     """
-    from efgrnet_tf.data.pipeline import dataset_info
+    from efgrnet_tf.data.info import dataset_info
 
     info = dataset_info(cfg)
     class_names = tuple(cfg.class_names) or tuple(info.class_names)
-    annotation_file = None
-    if cfg.data.source == "coco_json" and cfg.data.eval_annotation_file:
-        annotation_file = cfg.data.eval_annotation_file
-    return class_names, info.category_ids, annotation_file
+    return class_names, info.category_ids, info.eval_annotation_file

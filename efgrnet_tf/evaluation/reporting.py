@@ -42,17 +42,21 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def format_metrics(metrics: Mapping[str, float], per_class: bool = True) -> str:
     """The summary numbers as a `metric | value` table, then, if any and asked for, a
-    `class | <kind>...` table of the per-class numbers (values with 4 decimals)."""
+    `class | <kind>...` table of the per-class numbers (floats with 4 decimals)."""
     summary, classes = split_per_class(metrics)
-    text = format_table(("metric", "value"), [(k, f"{v:.4f}") for k, v in summary.items()])
+    text = format_table(("metric", "value"), [(k, _number(v)) for k, v in summary.items()])
     if per_class and classes:
         kinds = sorted({kind for values in classes.values() for kind in values})
         rows = [
-            (name, *(f"{values[k]:.4f}" if k in values else "-" for k in kinds))
+            (name, *(_number(values[k]) if k in values else "-" for k in kinds))
             for name, values in classes.items()
         ]
         text += "\n\n" + format_table(("class", *kinds), rows)
     return text
+
+
+def _number(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:.4f}"
 
 
 def write_json(obj, path: str) -> str:

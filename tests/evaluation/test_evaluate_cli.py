@@ -12,6 +12,8 @@ from absl import flags
 from evaluation_helpers import CLASS_NAMES, GROUND_TRUTH, eval_dataset
 
 from efgrnet_tf.cli import evaluate as evaluate_cli
+from efgrnet_tf.data import info as data_info
+from efgrnet_tf.data import pipeline as data_pipeline
 from efgrnet_tf.evaluation.evaluator import METRICS_FILE
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -92,12 +94,14 @@ def test_saved_model_evaluated_from_its_export_base_folder(tmp_path, monkeypatch
         module, str(export_base / "3"), signatures={"serving_default": module.serve}
     )
     # The data module is replaced by the in-memory split (its own tests cover the real one).
-    fake_pipeline = types.ModuleType("efgrnet_tf.data.pipeline")
-    fake_pipeline.build_eval_dataset = lambda cfg: eval_dataset()
-    fake_pipeline.dataset_info = lambda cfg: types.SimpleNamespace(
-        class_names=CLASS_NAMES, category_ids=None
+    monkeypatch.setattr(data_pipeline, "build_eval_dataset", lambda cfg: eval_dataset())
+    monkeypatch.setattr(
+        data_info,
+        "dataset_info",
+        lambda cfg: types.SimpleNamespace(
+            class_names=CLASS_NAMES, category_ids=None, eval_annotation_file=None
+        ),
     )
-    monkeypatch.setitem(sys.modules, "efgrnet_tf.data.pipeline", fake_pipeline)
     config = tmp_path / "exp.yaml"
     config.write_text("model:\n  num_classes: 3\neval:\n  metric: both\n")
     output_dir = tmp_path / "eval"
