@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Iterable
 
 import numpy as np
@@ -77,7 +78,11 @@ def parse_record(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
 def write_tfrecords(
     records: Iterable[dict], prefix: str, num_shards: int, metadata: TfRecordMetadata
 ) -> int:
-    """Writes records round-robin into `num_shards` shards and the metadata; returns the count."""
+    """Writes records round-robin into `num_shards` shards and the metadata; returns the count.
+
+    The prefix's folder is created if needed.
+    """
+    tf.io.gfile.makedirs(os.path.dirname(prefix) or ".")
     paths = [f"{prefix}-{i:05d}-of-{num_shards:05d}.tfrecord" for i in range(num_shards)]
     writers = [tf.io.TFRecordWriter(path) for path in paths]
     count = 0

@@ -1,0 +1,31 @@
+"""Converts a configured data set split to sharded TFRecords, once, for fast reading.
+
+    python scripts/convert_to_tfrecord.py --config=configs/voc_vgg16_320.yaml --split=train \
+        --output_prefix=/data/tfrecords/voc0712_trainval --num_shards=32
+
+Then train with `data.source=tfrecord data.train_paths=[/data/tfrecords/voc0712_trainval]`.
+"""
+
+from __future__ import annotations
+
+from absl import app, flags
+
+from efgrnet_tf.config import load_config
+from efgrnet_tf.data.convert import convert_split
+
+_CONFIG = flags.DEFINE_string("config", None, "Experiment YAML naming the source.", required=True)
+_OVERRIDES = flags.DEFINE_multi_string("override", [], "Config overrides key=value.")
+_SPLIT = flags.DEFINE_enum("split", "train", ["train", "eval"], "Which split to convert.")
+_OUTPUT_PREFIX = flags.DEFINE_string("output_prefix", None, "Shard path prefix.", required=True)
+_NUM_SHARDS = flags.DEFINE_integer("num_shards", 16, "Number of shard files.")
+
+
+def main(argv):
+    del argv
+    cfg = load_config(_CONFIG.value, _OVERRIDES.value)
+    count = convert_split(cfg, _SPLIT.value, _OUTPUT_PREFIX.value, _NUM_SHARDS.value)
+    print(f"wrote {count} records to {_OUTPUT_PREFIX.value}-*-of-{_NUM_SHARDS.value:05d}.tfrecord")
+
+
+if __name__ == "__main__":
+    app.run(main)
