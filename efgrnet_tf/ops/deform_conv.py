@@ -56,6 +56,12 @@ def deform_conv2d(
     `outputs[n, oy, ox, o] = sum over i, j, c of sample * kernel[i, j, c, o]`. With zero
     offsets and no mask this is `tf.nn.conv2d` with explicit zero padding.
 
+    Both implementations are differentiable with respect to inputs, offsets, mask and kernel,
+    with torchvision's backward conventions: at integer coordinates the corners are `floor(y)`
+    and `floor(y) + 1`, and at exactly `y == -1` (or `x == -1`) the offset gradient is the
+    one-sided derivative from inside the image although the value there is 0. Graphs meant for
+    export should use `"pure_tf"`: a SavedModel holding the custom op needs our library loaded.
+
     Args:
         inputs: `[N, H, W, C]` float tensor (NHWC); C must be known statically.
         offsets: `[N, Ho, Wo, 2 * G * kh * kw]`, same dtype as `inputs`, dy then dx per tap.

@@ -197,3 +197,28 @@ def test_pure_tf_gradients_under_xla_equal_eager():
     np.testing.assert_allclose(xla_outputs, eager_outputs, rtol=1e-5, atol=1e-5)
     for name in ARGUMENTS:
         np.testing.assert_allclose(xla[name], eager[name], rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+def test_offset_gradient_at_the_borders_follows_torchvision(implementation):
+    # Row 0 samples y = -1 exactly: value 0, but the offset gradient is the derivative from inside
+    # the image, (1 - lx) v(0, x0) + lx v(0, x0 + 1), as in torchvision's get_coordinate_weight.
+    # Row 1 samples y = H = 2: no corner is in the image, so every gradient is 0.
+    image = np.array([[1.0, 2.0, 4.0], [8.0, 16.0, 32.0]], np.float32)
+    offsets = np.zeros((1, 2, 3, 2), np.float32)
+    offsets[0, 0, :, 0] = -1.0
+    offsets[0, 1, :, 0] = 1.0
+    offsets[..., 1] = 0.25
+    arrays = {
+        "inputs": image[None, :, :, None],
+        "offsets": offsets,
+        "kernel": np.ones((1, 1, 1, 1), np.float32),
+    }
+
+    outputs, gradients = _gradients(implementation, arrays, 1.0, {})
+
+    np.testing.assert_array_equal(outputs, np.zeros((1, 2, 3, 1)))
+    expected_dy = [0.75 * 1.0 + 0.25 * 2.0, 0.75 * 2.0 + 0.25 * 4.0, 0.75 * 4.0]
+    np.testing.assert_allclose(gradients["offsets"][0, 0, :, 0], expected_dy, rtol=1e-6)
+    np.testing.assert_array_equal(gradients["offsets"][0, 0, :, 1], np.zeros(3))
+    np.testing.assert_array_equal(gradients["offsets"][0, 1], np.zeros((3, 2)))
+    np.testing.assert_array_equal(gradients["inputs"], np.zeros((1, 2, 3, 1)))
