@@ -180,3 +180,108 @@ def test_voc_ap_reference_values():
 def test_no_classes_with_positives_gives_zero_mean():
     metrics = compute_voc_metrics([make_image(1, dets=[(CAT, [0, 0, 5, 5], 0.5)])], ("cat",))
     assert (metrics.map_area, metrics.map_11point, metrics.ap_area) == (0.0, 0.0, {})
+
+
+def _voc_eval_transcription(images, label, use_07_metric):
+    """py-faster-rcnn's `voc_eval` (its `R`/`BB` loop and `voc_ap`) on absolute pixel boxes,
+    transcribed with the devkit's +1 left out, as in our continuous convention."""
+    class_recs, npos = {}, 0
+    for image in images:
+        keep = image.gt_classes == label
+        h, w = image.original_size_hw
+        bbox = image.gt_boxes_yxyx[keep][:, [1, 0, 3, 2]] * [w, h, w, h]
+        difficult = image.gt_is_difficult[keep]
+        npos += int(np.sum(~difficult))
+        class_recs[image.image_id] = {
+            "bbox": bbox,
+            "difficult": difficult,
+            "det": [False] * len(bbox),
+        }
+    image_ids, confidence, boxes = [], [], []
+    for image in images:
+        keep = image.det_classes == label
+        h, w = image.original_size_hw
+        image_ids += [image.image_id] * int(keep.sum())
+        confidence += list(image.det_scores[keep])
+        boxes += list(image.det_boxes_yxyx[keep][:, [1, 0, 3, 2]] * [w, h, w, h])
+    sorted_ind = np.argsort(-np.array(confidence))
+    nd = len(image_ids)
+    tp, fp = np.zeros(nd), np.zeros(nd)
+    for d in range(nd):
+        r = class_recs[image_ids[sorted_ind[d]]]
+        bb = boxes[sorted_ind[d]]
+        ovmax = -np.inf
+        bbgt = r["bbox"]
+        if bbgt.size > 0:
+            ixmin = np.maximum(bbgt[:, 0], bb[0])
+            iymin = np.maximum(bbgt[:, 1], bb[1])
+            ixmax = np.minimum(bbgt[:, 2], bb[2])
+            iymax = np.minimum(bbgt[:, 3], bb[3])
+            iw = np.maximum(ixmax - ixmin, 0.0)
+            ih = np.maximum(iymax - iymin, 0.0)
+            inters = iw * ih
+            uni = (
+                (bb[2] - bb[0]) * (bb[3] - bb[1])
+                + (bbgt[:, 2] - bbgt[:, 0]) * (bbgt[:, 3] - bbgt[:, 1])
+                - inters
+            )
+            overlaps = inters / uni
+            ovmax = np.max(overlaps)
+            jmax = np.argmax(overlaps)
+        if ovmax > 0.5:
+            if not r["difficult"][jmax]:
+                if not r["det"][jmax]:
+                    tp[d] = 1.0
+                    r["det"][jmax] = 1
+                else:
+                    fp[d] = 1.0
+        else:
+            fp[d] = 1.0
+    fp, tp = np.cumsum(fp), np.cumsum(tp)
+    rec = tp / float(npos)
+    prec = tp / np.maximum(tp + fp, np.finfo(np.float64).eps)
+    if use_07_metric:
+        ap = 0.0
+        for t in np.arange(0.0, 1.1, 0.1):
+            p = 0 if np.sum(rec >= t) == 0 else np.max(prec[rec >= t])
+            ap = ap + p / 11.0
+        return ap
+    mrec = np.concatenate(([0.0], rec, [1.0]))
+    mpre = np.concatenate(([0.0], prec, [0.0]))
+    for i in range(mpre.size - 1, 0, -1):
+        mpre[i - 1] = np.maximum(mpre[i - 1], mpre[i])
+    i = np.where(mrec[1:] != mrec[:-1])[0]
+    return np.sum((mrec[i + 1] - mrec[i]) * mpre[i + 1])
+
+
+def _random_images(rng, num_images=12, num_classes=3):
+    """Crowded random scenes: jittered duplicates, misses, difficult boxes, false positives;
+    distinct scores (no ties, whose order the reference leaves to the sort)."""
+    images, scores = [], iter(rng.permutation(10_000) / 10_000)
+    for image_id in range(num_images):
+        gts, dets = [], []
+        for _ in range(int(rng.integers(0, 6))):
+            x1, y1 = rng.uniform(0, 70, size=2)
+            box = [x1, y1, x1 + rng.uniform(10, 30), y1 + rng.uniform(10, 30)]
+            label = int(rng.integers(1, num_classes + 1))
+            gts.append((label, box, bool(rng.uniform() < 0.2)))
+            for _ in range(int(rng.integers(0, 3))):
+                dets.append((label, list(np.array(box) + rng.normal(0, 3, 4)), next(scores)))
+        for _ in range(int(rng.integers(0, 3))):
+            x1, y1 = rng.uniform(0, 80, size=2)
+            label = int(rng.integers(1, num_classes + 1))
+            dets.append((label, [x1, y1, x1 + 15, y1 + 15], next(scores)))
+        images.append(make_image(image_id, gts=gts, dets=dets))
+    return images
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_matches_a_transcription_of_voc_eval_on_random_scenes(seed):
+    images = _random_images(np.random.default_rng(seed))
+    metrics = compute_voc_metrics(images, ("a", "b", "c"))
+    for label, name in enumerate(("a", "b", "c"), start=1):
+        assert metrics.ap_area[name] == pytest.approx(_voc_eval_transcription(images, label, False))
+        assert metrics.ap_11point[name] == pytest.approx(
+            _voc_eval_transcription(images, label, True)
+        )
+    assert 0.1 < metrics.map_area < 0.95  # neither trivial nor empty
