@@ -1,1 +1,9 @@
-"""evaluation"""
+"""Evaluation: PASCAL VOC and COCO box metrics, and the evaluator that runs a detector.
+
+- `detections`: per-image ground truth + detections (`EvalImage`), box conversions, COCO results.
+- `voc_metrics`: VOC07 11-point and area-under-curve AP with the devkit's matching rules.
+- `coco_metrics`: COCOeval's 12 numbers (pycocotools or faster-coco-eval), per-category AP.
+- `detectors`: detection functions for a Keras model, a training checkpoint, a SavedModel.
+- `evaluator`: `evaluate` (any detection function and eval dataset), `evaluate_model` (trainer).
+- `reporting`: metric tables and JSON files.
+"""

@@ -83,6 +83,7 @@ def build_coco_ground_truth(
 def compute_coco_metrics(
     ground_truth: Mapping | str,
     results: Sequence[Mapping],
+    *,
     image_ids: Sequence[int] | None = None,
     per_class: bool = False,
     use_faster_coco_eval: bool = False,

@@ -52,6 +52,7 @@ def compute_metrics(
     images: Sequence[EvalImage],
     cfg: ExperimentConfig,
     class_names: Sequence[str],
+    *,
     category_ids: Sequence[int] | None = None,
     annotation_file: str | None = None,
     per_class: bool | None = None,
@@ -100,6 +101,7 @@ def evaluate(
     dataset: tf.data.Dataset,
     cfg: ExperimentConfig,
     class_names: Sequence[str],
+    *,
     category_ids: Sequence[int] | None = None,
     annotation_file: str | None = None,
     per_class: bool | None = None,
@@ -114,7 +116,13 @@ def evaluate(
     """
     images = collect_eval_images(detect_fn, dataset)
     metrics = compute_metrics(
-        images, cfg, class_names, category_ids, annotation_file, per_class, output_dir
+        images,
+        cfg,
+        class_names,
+        category_ids=category_ids,
+        annotation_file=annotation_file,
+        per_class=per_class,
+        output_dir=output_dir,
     )
     metrics["num_images"] = len(images)
     logging.info("evaluation (%s):\n%s", cfg.eval.metric, format_metrics(metrics))

@@ -88,6 +88,7 @@ def voc_ap(recall: np.ndarray, precision: np.ndarray, use_07_metric: bool) -> fl
 def compute_voc_metrics(
     images: Sequence[EvalImage],
     class_names: Sequence[str],
+    *,
     iou_threshold: float = 0.5,
     iou_plus_one: bool = False,
 ) -> VocMetrics:
