@@ -54,6 +54,8 @@ def build_coco_ground_truth(
     Returns:
       `{"images": [{id, height, width}], "annotations": [{id (from 1), image_id, category_id,
       bbox [x, y, w, h] absolute pixels, area = w * h, iscrowd}], "categories": [{id, name}]}`.
+      VOC "difficult" boxes are ordinary annotations here: COCOeval can ignore only crowd
+      regions (it overwrites any `ignore` field with `iscrowd`), and crowd matching differs.
     """
     labels = np.arange(1, len(class_names) + 1)
     categories = [
