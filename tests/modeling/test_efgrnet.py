@@ -1,0 +1,160 @@
+"""build_model: output contract (design.md), anchor counts, every variant, mixed precision,
+saving, and the checks on the config it is given."""
+
+import dataclasses
+import io
+
+import keras
+import numpy as np
+import pytest
+from tiny_models import tiny_config
+
+import efgrnet_tf
+from efgrnet_tf.boxes.anchors import num_anchors
+from efgrnet_tf.config import config_from_dict
+
+CASCADE_KEYS = {"box_deltas", "class_logits", "objectness_deltas", "objectness_logits"}
+SINGLE_STAGE_KEYS = {"box_deltas", "class_logits"}
+
+
+def _images(cfg, batch=1, seed=0):
+    size = cfg.model.image_size
+    rng = np.random.default_rng(seed)
+    return rng.normal(scale=50.0, size=(batch, size, size, 3)).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "backbone, image_size, expected",
+    [
+        ("vgg16", 320, 6375),
+        ("vgg16", 512, 16320),
+        ("resnet101", 320, 6375),
+        ("resnet101", 512, 16320),
+    ],
+)
+def test_anchor_counts_at_the_paper_sizes(backbone, image_size, expected):
+    # Narrow widths (1/16) keep the full-size forward pass cheap; the layout is the paper's.
+    cfg = tiny_config(0.0625, image_size, num_classes=21, backbone=backbone)
+    model = efgrnet_tf.build_model(cfg)
+    outputs = model(_images(cfg), training=False)
+    assert expected == num_anchors(cfg.anchors, (image_size, image_size))
+    assert {k: tuple(v.shape) for k, v in outputs.items()} == {
+        "box_deltas": (1, expected, 4),
+        "class_logits": (1, expected, 21),
+        "objectness_deltas": (1, expected, 4),
+        "objectness_logits": (1, expected, 2),
+    }
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        dict(feature_enrichment=False, cascade=False),
+        dict(feature_enrichment=True, cascade=False),
+        dict(feature_enrichment=False, cascade=True),
+        dict(fgrm_offsets="b1_dhdw"),
+        dict(fgrm_offsets="b1_all"),
+        dict(fgrm_offsets="features"),
+        dict(fgrm_offsets="none"),
+        dict(fgrm_offset_bn_relu=False),
+        dict(vgg_batch_norm=True),
+        dict(backbone="resnet101", feature_enrichment=False, cascade=False),
+        dict(backbone="resnet101", feature_enrichment=True, cascade=False),
+        dict(backbone="resnet101", feature_enrichment=False, cascade=True),
+    ],
+    ids=lambda fields: "-".join(f"{k}={v}" for k, v in fields.items()),
+)
+def test_every_variant_builds_and_runs(fields):
+    cfg = tiny_config(**fields)
+    model = efgrnet_tf.build_model(cfg)
+    outputs = model(_images(cfg, batch=2), training=True)
+    expected_keys = CASCADE_KEYS if cfg.model.cascade else SINGLE_STAGE_KEYS
+    assert set(outputs) == expected_keys
+    count = num_anchors(cfg.anchors, (64, 64))
+    for key, value in outputs.items():
+        assert value.dtype == "float32"
+        assert value.shape[:2] == (2, count), key
+        assert np.all(np.isfinite(value)), key
+    assert outputs["class_logits"].shape[-1] == cfg.model.num_classes
+
+
+def test_ablations_add_the_expected_modules():
+    def layer_names(**fields):
+        return {layer.name for layer in efgrnet_tf.build_model(tiny_config(**fields)).layers}
+
+    ssd = layer_names(feature_enrichment=False, cascade=False)
+    full = layer_names()
+    assert not any(n.startswith(("mscf", "objectness", "fgrm")) for n in ssd)
+    assert {"mscf", "objectness_fusion4", "fgrm4", "objectness_box_head4"} <= full
+    assert {"conv4_3_norm", "fc7_norm", "conv9_2"} <= ssd & full
+
+
+def test_model_input_and_summary():
+    model = efgrnet_tf.build_model(tiny_config())
+    assert tuple(model.input.shape) == (None, 64, 64, 3)
+    summary = io.StringIO()
+    model.summary(print_fn=lambda line, **_: summary.write(line + "\n"))
+    assert "fgrm1" in summary.getvalue() and "mscf" in summary.getvalue()
+
+
+@pytest.mark.parametrize("backbone", ["vgg16", "resnet101"])
+def test_mixed_float16_outputs_are_float32(backbone):
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        cfg = tiny_config(backbone=backbone)
+        model = efgrnet_tf.build_model(cfg)
+        # Training mode: an untrained ResNet's inference-mode activations double at every
+        # residual add (fresh BN statistics) and would overflow float16 whatever the heads do.
+        outputs = model(_images(cfg, batch=2), training=True)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert model.get_layer("fgrm1").compute_dtype == "float16"
+    for key, value in outputs.items():
+        assert value.dtype == "float32", key
+        assert np.all(np.isfinite(value)), key
+
+
+@pytest.mark.parametrize("backbone", ["vgg16", "resnet101"])
+def test_saved_model_file_reloads_with_identical_outputs(tmp_path, backbone):
+    cfg = tiny_config(backbone=backbone)
+    model = efgrnet_tf.build_model(cfg)
+    images = _images(cfg)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    restored = keras.models.load_model(path)
+    expected = model(images, training=False)
+    result = restored(images, training=False)
+    assert set(result) == set(expected)
+    for key in expected:
+        np.testing.assert_array_equal(result[key], expected[key], err_msg=key)
+
+
+def test_model_rebuilds_from_its_config():
+    model = efgrnet_tf.build_model(tiny_config())
+    clone = keras.Model.from_config(model.get_config())
+    assert clone.count_params() == model.count_params()
+    assert [layer.name for layer in clone.layers] == [layer.name for layer in model.layers]
+
+
+def test_anchor_config_must_match_the_model_levels():
+    cfg = tiny_config()
+    wrong_steps = dataclasses.replace(
+        cfg, anchors=dataclasses.replace(cfg.anchors, steps=(8, 16, 32, 100))
+    )
+    with pytest.raises(ValueError, match=r"anchors\.steps"):
+        efgrnet_tf.build_model(wrong_steps)
+    wrong_ratios = config_from_dict(
+        {
+            "model": {"width_multiplier": 0.125, "image_size": 64},
+            "anchors": {"aspect_ratios": [1.0]},
+        }
+    )
+    with pytest.raises(ValueError, match="num_anchors_per_cell"):
+        efgrnet_tf.build_model(wrong_ratios)
+
+
+def test_missing_pretrained_file_is_an_error_naming_it(tmp_path):
+    missing = str(tmp_path / "no_such_vgg16.h5")
+    cfg = config_from_dict({"model": {"image_size": 64, "pretrained_backbone": missing}})
+    with pytest.raises(FileNotFoundError, match=r"no_such_vgg16\.h5"):
+        efgrnet_tf.build_model(cfg)
