@@ -14,7 +14,12 @@ from collections.abc import Callable, Mapping, Sequence
 import keras
 import tensorflow as tf
 
+from efgrnet_tf import build_model
+from efgrnet_tf.boxes.anchors import generate_anchors
 from efgrnet_tf.config.experiment import ExperimentConfig
+from efgrnet_tf.modeling.detection_generator import decode_detections
+from efgrnet_tf.serving.signature_names import IMAGE_TENSOR_SIGNATURE, INPUT_NAMES
+from efgrnet_tf.training.checkpointing import restore_model_weights
 
 DetectionFn = Callable[[tf.Tensor], Mapping[str, tf.Tensor]]
 
@@ -26,9 +31,6 @@ def keras_detection_fn(model: keras.Model, cfg: ExperimentConfig) -> DetectionFn
       model: `efgrnet_tf.build_model(cfg)` (or a model with the same output dict).
       cfg: `model.image_size` sets the anchors; `postprocess` the decoding.
     """
-    from efgrnet_tf.boxes.anchors import generate_anchors
-    from efgrnet_tf.modeling.detection_generator import decode_detections
-
     size = cfg.model.image_size
     anchors_cxcywh = generate_anchors(cfg.anchors, (size, size))
 
@@ -48,10 +50,7 @@ def checkpoint_detection_fn(cfg: ExperimentConfig, checkpoint: str) -> tuple[Det
     Returns:
       The detection function and the checkpoint path that was read.
     """
-    import efgrnet_tf
-    from efgrnet_tf.training.checkpointing import restore_model_weights
-
-    model = efgrnet_tf.build_model(cfg)
+    model = build_model(cfg)
     path = restore_model_weights(model, checkpoint)
     return keras_detection_fn(model, cfg), path
 
@@ -69,8 +68,6 @@ def saved_model_detection_fn(saved_model_dir: str, mean_bgr: Sequence[float]) ->
       saved_model_dir: the export folder (`efgrnet_tf.serving`).
       mean_bgr: the mean the images were preprocessed with (`cfg.data.mean_bgr`).
     """
-    from efgrnet_tf.serving.signature_names import IMAGE_TENSOR_SIGNATURE, INPUT_NAMES
-
     loaded = tf.saved_model.load(saved_model_dir)
     if IMAGE_TENSOR_SIGNATURE not in loaded.signatures:
         raise ValueError(f"{saved_model_dir} has no {IMAGE_TENSOR_SIGNATURE!r} signature")
