@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from absl import app, flags
+from absl import app, flags, logging
 
 from efgrnet_tf.config import ExperimentConfig, load_config
 
@@ -79,8 +79,8 @@ def config_from_flags(flag_values: flags.FlagValues) -> ExperimentConfig:
 
 def evaluate_from_flags(flag_values: flags.FlagValues) -> dict[str, float]:
     """Evaluates what the parsed `flag_values` name; returns the metrics (also written)."""
-    from absl import logging
-
+    cfg = config_from_flags(flag_values)
+    # TensorFlow loads only here, so flag and config errors are reported at once.
     from efgrnet_tf.data.pipeline import build_eval_dataset
     from efgrnet_tf.evaluation.detectors import (
         checkpoint_detection_fn,
@@ -89,7 +89,6 @@ def evaluate_from_flags(flag_values: flags.FlagValues) -> dict[str, float]:
     )
     from efgrnet_tf.evaluation.evaluator import eval_labels, evaluate
 
-    cfg = config_from_flags(flag_values)
     if flag_values.checkpoint is not None:
         detect, source = checkpoint_detection_fn(cfg, flag_values.checkpoint)
     else:
