@@ -51,7 +51,6 @@ def deform_conv2d_pure_tf(
     kh, kw, channels, filters = kernel.shape
     taps = kh * kw
     groups = deformable_groups
-    group_channels = channels // groups
     sh, sw = strides
     ph, pw = padding
     dh, dw = dilations
@@ -60,62 +59,19 @@ def deform_conv2d_pure_tf(
     batch, height, width = input_shape[0], input_shape[1], input_shape[2]
     out_height = (height + 2 * ph - (dh * (kh - 1) + 1)) // sh + 1
     out_width = (width + 2 * pw - (dw * (kw - 1) + 1)) // sw + 1
+    sample_shape = [batch, out_height, out_width, groups, taps]
 
     # Sample coordinates [N, Ho, Wo, G, K]: the regular grid of tap k plus its offset.
-    offsets = tf.reshape(offsets, [batch, out_height, out_width, groups, taps, 2])
+    offsets = tf.reshape(offsets, [*sample_shape, 2])
     tap_rows = tf.constant([(k // kw) * dh for k in range(taps)], compute_dtype)
     tap_cols = tf.constant([(k % kw) * dw for k in range(taps)], compute_dtype)
     grid_y = tf.cast(tf.range(out_height) * sh - ph, compute_dtype)
     grid_x = tf.cast(tf.range(out_width) * sw - pw, compute_dtype)
     y = grid_y[:, None, None, None] + tap_rows + offsets[..., 0]
     x = grid_x[None, :, None, None] + tap_cols + offsets[..., 1]
+    scale = None if mask is None else tf.reshape(tf.cast(mask, compute_dtype), sample_shape)
 
-    # Corners outside the image count 0, which alone makes samples outside the open range
-    # (-1, H) x (-1, W) worth 0. Clipping to [-2, H + 1] keeps the int casts defined and changes
-    # no value or gradient: beyond it every corner is outside.
-    y = tf.clip_by_value(y, -2.0, tf.cast(height + 1, compute_dtype))
-    x = tf.clip_by_value(x, -2.0, tf.cast(width + 1, compute_dtype))
-    scale = None
-    if mask is not None:
-        scale = tf.reshape(
-            tf.cast(mask, compute_dtype), [batch, out_height, out_width, groups, taps]
-        )
-
-    y_low = tf.floor(y)
-    x_low = tf.floor(x)
-    ly = y - y_low
-    lx = x - x_low
-    y_low = tf.cast(y_low, tf.int32)
-    x_low = tf.cast(x_low, tf.int32)
-
-    # Gather rows of one channel group from [N * H * W * G, C / G]; the row of (n, r, c, g) is
-    # ((n * H + r) * W + c) * G + g.
-    flat_inputs = tf.reshape(inputs, [-1, group_channels])
-    sample_base = (
-        tf.range(batch)[:, None, None, None, None] * (height * width * groups)
-        + tf.range(groups)[:, None]
-    )
-    columns = None
-    for dy, dx, weight in (
-        (0, 0, (1.0 - ly) * (1.0 - lx)),
-        (0, 1, (1.0 - ly) * lx),
-        (1, 0, ly * (1.0 - lx)),
-        (1, 1, ly * lx),
-    ):
-        rows = y_low + dy
-        cols = x_low + dx
-        valid = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
-        index = (
-            sample_base
-            + (tf.clip_by_value(rows, 0, height - 1) * width + tf.clip_by_value(cols, 0, width - 1))
-            * groups
-        )
-        if scale is not None:
-            weight *= scale
-        weight = tf.where(valid, weight, tf.zeros_like(weight))
-        corner = tf.gather(flat_inputs, index) * weight[..., None]
-        columns = corner if columns is None else columns + corner
-
+    columns = _bilinear_samples(inputs, y, x, scale, groups)
     # [N, Ho, Wo, G, K, C/G] -> [N, Ho, Wo, K, G, C/G]: column k * C + c meets kernel[i, j, c].
     if groups > 1:
         columns = tf.transpose(columns, [0, 1, 2, 4, 3, 5])
@@ -123,3 +79,58 @@ def deform_conv2d_pure_tf(
     outputs = tf.matmul(columns, tf.reshape(kernel, [taps * channels, filters]))
     outputs = tf.reshape(outputs, [batch, out_height, out_width, filters])
     return tf.cast(outputs, out_dtype)
+
+
+def _bilinear_samples(inputs, y, x, scale, groups):
+    """Zero-padded bilinear samples of each channel group at its own positions.
+
+    Args:
+        inputs: `[N, H, W, C]`.
+        y, x: `[N, Ho, Wo, G, K]` sample rows and columns (pixel units) for group g.
+        scale: `[N, Ho, Wo, G, K]` factor of each sample (the modulation mask), or None.
+        groups: G.
+
+    Returns:
+        `[N, Ho, Wo, G, K, C / G]`: channels `g * C / G ...` of `inputs` sampled at
+        `(y[..., g, k], x[..., g, k])`, times `scale`.
+    """
+    input_shape = tf.shape(inputs)
+    batch, height, width = input_shape[0], input_shape[1], input_shape[2]
+    dtype = inputs.dtype
+
+    # Corners outside the image count 0, which alone makes samples outside the open range
+    # (-1, H) x (-1, W) worth 0. Clipping to [-2, H + 1] keeps the int casts defined and changes
+    # no value or gradient: beyond it every corner is outside.
+    y = tf.clip_by_value(y, -2.0, tf.cast(height + 1, dtype))
+    x = tf.clip_by_value(x, -2.0, tf.cast(width + 1, dtype))
+    y_low = tf.floor(y)
+    x_low = tf.floor(x)
+    ly = y - y_low
+    lx = x - x_low
+    y_low = tf.cast(y_low, tf.int32)
+    x_low = tf.cast(x_low, tf.int32)
+
+    # Rows of one channel group in [N * H * W * G, C / G]: (n, r, c, g) is row
+    # ((n * H + r) * W + c) * G + g.
+    flat_inputs = tf.reshape(inputs, [-1, inputs.shape[-1] // groups])
+    sample_base = (
+        tf.range(batch)[:, None, None, None, None] * (height * width * groups)
+        + tf.range(groups)[:, None]
+    )
+    samples = None
+    for row_step, col_step, weight in (
+        (0, 0, (1.0 - ly) * (1.0 - lx)),
+        (0, 1, (1.0 - ly) * lx),
+        (1, 0, ly * (1.0 - lx)),
+        (1, 1, ly * lx),
+    ):
+        rows = y_low + row_step
+        cols = x_low + col_step
+        in_image = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+        pixel = tf.clip_by_value(rows, 0, height - 1) * width + tf.clip_by_value(cols, 0, width - 1)
+        if scale is not None:
+            weight *= scale
+        weight = tf.where(in_image, weight, tf.zeros_like(weight))
+        corner = tf.gather(flat_inputs, sample_base + pixel * groups) * weight[..., None]
+        samples = corner if samples is None else samples + corner
+    return samples
