@@ -1,0 +1,60 @@
+"""`efgrnet-export` / `scripts/export.py`: a checkpoint -> a TF Serving SavedModel `BASE/N/`.
+
+    efgrnet-export --config configs/voc_vgg16_320.yaml --checkpoint runs/voc320 \
+        --export_dir exports/efgrnet [--version 3] [--deform_conv_implementation custom_op]
+
+Prints the path of the new version folder. See docs/serving.md for the signatures and for
+serving the export with TF Serving.
+"""
+
+from __future__ import annotations
+
+from absl import app, flags, logging
+
+from efgrnet_tf.config import load_config
+from efgrnet_tf.serving.exporter import DEFORM_CONV_IMPLEMENTATIONS, export_saved_model
+
+_CONFIG = flags.DEFINE_string("config", None, "Experiment YAML the checkpoint was trained with.")
+_OVERRIDES = flags.DEFINE_multi_string(
+    "override", [], "Config override `section.key=value` (YAML value); repeatable."
+)
+_CHECKPOINT = flags.DEFINE_string(
+    "checkpoint", None, "Checkpoint path (`.../ckpt-N`) or a model_dir (its newest checkpoint)."
+)
+_EXPORT_DIR = flags.DEFINE_string(
+    "export_dir", None, "Base folder TF Serving watches; the export goes to BASE/<version>."
+)
+_VERSION = flags.DEFINE_integer(
+    "version", None, "Version number; default: one past the largest existing version."
+)
+_DEFORM_CONV_IMPLEMENTATION = flags.DEFINE_enum(
+    "deform_conv_implementation",
+    "pure_tf",
+    list(DEFORM_CONV_IMPLEMENTATIONS),
+    "pure_tf: stock TF ops only (any TF Serving). custom_op: the compiled EfgrnetDeformConv2D "
+    "op; only a TF Serving build that links _deform_conv_ops.so can serve it.",
+)
+_JIT_COMPILE = flags.DEFINE_bool(
+    "jit_compile", False, "XLA-compile the model's forward pass in the serving functions."
+)
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    cfg = load_config(_CONFIG.value, _OVERRIDES.value)
+    path = export_saved_model(
+        cfg,
+        _CHECKPOINT.value,
+        _EXPORT_DIR.value,
+        version=_VERSION.value,
+        deform_conv_implementation=_DEFORM_CONV_IMPLEMENTATION.value,
+        jit_compile=_JIT_COMPILE.value,
+    )
+    logging.info("exported %s", path)
+    print(path)
+
+
+def run() -> None:
+    flags.mark_flags_as_required(["config", "checkpoint", "export_dir"])
+    app.run(main)

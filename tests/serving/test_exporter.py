@@ -1,0 +1,66 @@
+"""Export layout: versions, refusal to overwrite, the labels asset, the kernel choice."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from serving_helpers import CLASS_NAMES
+
+from efgrnet_tf.serving.exporter import (
+    config_for_export,
+    export_saved_model,
+    next_version,
+    version_dir,
+)
+
+
+def test_next_version_is_one_for_a_missing_or_empty_base(tmp_path):
+    assert next_version(tmp_path / "missing") == 1
+    assert next_version(tmp_path) == 1
+
+
+def test_next_version_follows_the_largest_numeric_folder(tmp_path):
+    for name in ("1", "3", "10", "7x", ".tmp-12-abc", "latest"):
+        (tmp_path / name).mkdir()
+    assert next_version(tmp_path) == 11
+
+
+def test_version_dir_refuses_an_existing_version(tmp_path):
+    (tmp_path / "2").mkdir()
+    assert version_dir(tmp_path, 3) == os.path.join(tmp_path, "3")
+    assert version_dir(tmp_path, None) == os.path.join(tmp_path, "3")
+    with pytest.raises(FileExistsError, match="already exists"):
+        version_dir(tmp_path, 2)
+
+
+def test_export_refuses_to_overwrite_before_building_anything(small_cfg, tmp_path):
+    (tmp_path / "1").mkdir()
+    # The checkpoint does not exist either: FileExistsError proves the version check runs first.
+    with pytest.raises(FileExistsError):
+        export_saved_model(small_cfg, str(tmp_path / "no_checkpoint"), tmp_path, version=1)
+    assert os.listdir(tmp_path) == ["1"]
+
+
+def test_export_uses_the_pure_tf_kernel_unless_told_otherwise(small_cfg):
+    assert config_for_export(small_cfg, "pure_tf").model.deform_conv_implementation == "pure_tf"
+    assert config_for_export(small_cfg, "custom_op").model.deform_conv_implementation == (
+        "custom_op"
+    )
+    with pytest.raises(ValueError, match="deform_conv_implementation"):
+        config_for_export(small_cfg, "auto")
+
+
+@pytest.mark.slow
+def test_export_writes_the_serving_layout_with_the_labels_asset(export_base):
+    assert sorted(os.listdir(export_base)) == ["1"]
+    version = os.path.join(export_base, "1")
+    assert {"saved_model.pb", "variables", "assets"} <= set(os.listdir(version))
+    with open(os.path.join(version, "assets", "labels.txt"), encoding="utf-8") as f:
+        assert f.read() == "".join(f"{name}\n" for name in CLASS_NAMES)
+
+
+@pytest.mark.slow
+def test_loaded_export_points_at_its_labels_asset(loaded_export, export_dir):
+    asset_path = loaded_export.labels_asset.asset_path.numpy().decode()
+    assert asset_path == os.path.join(export_dir, "assets", "labels.txt")
