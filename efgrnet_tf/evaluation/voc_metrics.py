@@ -102,13 +102,20 @@ def compute_voc_metrics(
     Returns:
       `VocMetrics`; a mean over no classes is 0.
     """
+    gt_classes, gt_difficult, det = _match_targets(images, iou_plus_one)
     ap_11point, ap_area, num_positives = {}, {}, {}
     for label, name in enumerate(class_names, start=1):
-        recall, precision, npos = _class_precision_recall(
-            images, label, iou_threshold, iou_plus_one
-        )
+        npos = int(np.sum((gt_classes == label) & ~gt_difficult))
         if npos == 0:
             continue
+        is_class = det["classes"] == label
+        order = np.argsort(-det["scores"][is_class], kind="stable")
+        recall, precision = _precision_recall(
+            det["best_iou"][is_class][order] > iou_threshold,
+            det["best_gt"][is_class][order],
+            gt_difficult,
+            npos,
+        )
         num_positives[name] = npos
         ap_11point[name] = voc_ap(recall, precision, use_07_metric=True)
         ap_area[name] = voc_ap(recall, precision, use_07_metric=False)
@@ -121,71 +128,85 @@ def compute_voc_metrics(
     )
 
 
-def _class_precision_recall(
-    images: Sequence[EvalImage], label: int, iou_threshold: float, iou_plus_one: bool
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Cumulative recall and precision `[num_detections]` of one class, and its positives."""
-    gt_boxes, gt_difficult, gt_matched = [], [], []
-    det_image, det_scores, det_boxes = [], [], []
-    for index, image in enumerate(images):
-        is_class = image.gt_classes == label
-        gt_boxes.append(
-            yxyx_normalized_to_xyxy_abs(image.gt_boxes_yxyx[is_class], image.original_size_hw)
-        )
-        gt_difficult.append(image.gt_is_difficult[is_class])
-        gt_matched.append(np.zeros(int(is_class.sum()), bool))
-        is_det = image.det_classes == label
-        det_boxes.append(
-            yxyx_normalized_to_xyxy_abs(image.det_boxes_yxyx[is_det], image.original_size_hw)
-        )
-        det_scores.append(image.det_scores[is_det])
-        det_image.append(np.full(int(is_det.sum()), index))
-    npos = int(sum(int((~difficult).sum()) for difficult in gt_difficult))
-    scores = np.concatenate(det_scores) if det_scores else np.zeros(0)
-    boxes = np.concatenate(det_boxes) if det_boxes else np.zeros((0, 4))
-    owners = np.concatenate(det_image) if det_image else np.zeros(0, np.int64)
-    order = np.argsort(-scores, kind="stable")
-    tp = np.zeros(len(order))
-    fp = np.zeros(len(order))
-    for d, det in enumerate(order):
-        image_index = owners[det]
-        overlaps = _iou_one_to_many(boxes[det], gt_boxes[image_index], iou_plus_one)
-        if overlaps.size == 0 or overlaps.max() <= iou_threshold:
-            fp[d] = 1.0
-            continue
-        best = int(np.argmax(overlaps))
-        if gt_difficult[image_index][best]:
-            continue
-        if gt_matched[image_index][best]:
-            fp[d] = 1.0
+def _match_targets(
+    images: Sequence[EvalImage], iou_plus_one: bool
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Every detection's candidate box: the same-class box of its image with the highest IoU.
+
+    In the devkit this choice does not depend on which boxes earlier detections took, so it is
+    computed for all detections at once, one IoU matrix per image.
+    Returns:
+      Ground-truth classes `[G]` and difficult flags `[G]` of all images concatenated, and per
+      detection `[D]`: `classes`, `scores`, `best_iou` (-inf without a same-class box) and
+      `best_gt` (index into the concatenated ground truth; meaningless where best_iou = -inf).
+    """
+    gt_classes, gt_difficult = [], []
+    classes, scores, best_iou, best_gt = [], [], [], []
+    offset = 0
+    for image in images:
+        gt_xyxy = yxyx_normalized_to_xyxy_abs(image.gt_boxes_yxyx, image.original_size_hw)
+        det_xyxy = yxyx_normalized_to_xyxy_abs(image.det_boxes_yxyx, image.original_size_hw)
+        iou = _pairwise_iou(det_xyxy, gt_xyxy, iou_plus_one)
+        iou[image.det_classes[:, None] != image.gt_classes[None, :]] = -np.inf
+        if iou.shape[1]:
+            best_iou.append(iou.max(axis=1))
+            best_gt.append(offset + iou.argmax(axis=1))
         else:
-            tp[d] = 1.0
-            gt_matched[image_index][best] = True
+            best_iou.append(np.full(len(det_xyxy), -np.inf))
+            best_gt.append(np.zeros(len(det_xyxy), np.int64))
+        classes.append(image.det_classes)
+        scores.append(image.det_scores)
+        gt_classes.append(image.gt_classes)
+        gt_difficult.append(image.gt_is_difficult)
+        offset += len(gt_xyxy)
+    detections = {
+        "classes": np.concatenate([np.zeros(0, np.int64), *classes]),
+        "scores": np.concatenate([np.zeros(0), *scores]),
+        "best_iou": np.concatenate([np.zeros(0), *best_iou]),
+        "best_gt": np.concatenate([np.zeros(0, np.int64), *best_gt]),
+    }
+    return (
+        np.concatenate([np.zeros(0, np.int64), *gt_classes]),
+        np.concatenate([np.zeros(0, bool), *gt_difficult]),
+        detections,
+    )
+
+
+def _precision_recall(
+    overlaps: np.ndarray, best_gt: np.ndarray, gt_difficult: np.ndarray, npos: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative recall and precision `[D]` of one class's detections in score order.
+
+    Args:
+      overlaps: bool `[D]`, the detection's best IoU is above the threshold.
+      best_gt: `[D]` index of that box in the concatenated ground truth.
+      gt_difficult: bool `[G]`.
+      npos: the class's non-difficult boxes.
+    """
+    on_difficult = overlaps & gt_difficult[best_gt]
+    claims = np.flatnonzero(overlaps & ~on_difficult)
+    # The first (highest-scoring) claim on a box is its TP; later claims are duplicates.
+    _, first = np.unique(best_gt[claims], return_index=True)
+    tp = np.zeros(len(overlaps))
+    tp[claims[first]] = 1.0
+    fp = (~on_difficult).astype(np.float64) - tp
     tp, fp = np.cumsum(tp), np.cumsum(fp)
-    recall = tp / max(npos, 1)
+    recall = tp / npos
     precision = tp / np.maximum(tp + fp, np.finfo(np.float64).eps)
-    return recall, precision, npos
+    return recall, precision
 
 
-def _iou_one_to_many(box_xyxy: np.ndarray, boxes_xyxy: np.ndarray, plus_one: bool) -> np.ndarray:
-    """IoU `[n]` of one `[4]` xyxy box with `[n, 4]` xyxy boxes (absolute, continuous)."""
+def _pairwise_iou(boxes_a: np.ndarray, boxes_b: np.ndarray, plus_one: bool) -> np.ndarray:
+    """IoU `[n, m]` of `[n, 4]` and `[m, 4]` xyxy boxes (absolute, continuous)."""
     extra = 1.0 if plus_one else 0.0
+    a, b = boxes_a[:, None, :], boxes_b[None, :, :]
     inter_w = np.maximum(
-        np.minimum(box_xyxy[2], boxes_xyxy[:, 2])
-        - np.maximum(box_xyxy[0], boxes_xyxy[:, 0])
-        + extra,
-        0.0,
+        np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]) + extra, 0.0
     )
     inter_h = np.maximum(
-        np.minimum(box_xyxy[3], boxes_xyxy[:, 3])
-        - np.maximum(box_xyxy[1], boxes_xyxy[:, 1])
-        + extra,
-        0.0,
+        np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]) + extra, 0.0
     )
     inter = inter_w * inter_h
-    area = (box_xyxy[2] - box_xyxy[0] + extra) * (box_xyxy[3] - box_xyxy[1] + extra)
-    areas = (boxes_xyxy[:, 2] - boxes_xyxy[:, 0] + extra) * (
-        boxes_xyxy[:, 3] - boxes_xyxy[:, 1] + extra
-    )
-    union = area + areas - inter
-    return inter / np.maximum(union, np.finfo(np.float64).eps)
+    area_a = (a[..., 2] - a[..., 0] + extra) * (a[..., 3] - a[..., 1] + extra)
+    area_b = (b[..., 2] - b[..., 0] + extra) * (b[..., 3] - b[..., 1] + extra)
+    return inter / np.maximum(area_a + area_b - inter, np.finfo(np.float64).eps)
