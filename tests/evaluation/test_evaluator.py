@@ -19,8 +19,8 @@ from efgrnet_tf.evaluation.coco_metrics import COCO_METRIC_NAMES
 
 def _ground_truth_detector(shift_fraction=0.0):
     """Returns each image's ground truth (score 1) moved right by `shift_fraction` of its width."""
-    batches = next(iter(eval_dataset(batch_size=len(GROUND_TRUTH))))
-    boxes, classes = batches["boxes"].numpy(), batches["classes"].numpy()
+    everything = next(iter(eval_dataset(batch_size=len(GROUND_TRUTH))))
+    boxes, classes = everything["boxes"].numpy(), everything["classes"].numpy()
     widths = boxes[..., 3] - boxes[..., 1]
     boxes[..., 1] += shift_fraction * widths
     boxes[..., 3] += shift_fraction * widths
