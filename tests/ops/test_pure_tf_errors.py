@@ -4,6 +4,7 @@ The checks are static and shared by both implementations, so they hold with or w
 compiled op; the last tests cover the choice of implementation itself.
 """
 
+import logging
 import re
 
 import numpy as np
@@ -150,3 +151,15 @@ def test_auto_without_library_falls_back_to_pure_tf(without_library):
     outputs = _call("auto", **arrays)
 
     np.testing.assert_array_equal(outputs.numpy(), _call("pure_tf", **arrays).numpy())
+
+
+def test_auto_logs_its_choice_once(without_library, caplog):
+    caplog.set_level(logging.INFO)
+
+    _call("auto")
+    _call("auto")
+
+    choices = [r for r in caplog.records if "deform_conv2d" in r.getMessage()]
+    assert len(choices) == 1
+    assert "no .so in this test" in choices[0].getMessage()
+    assert "pure-TensorFlow" in choices[0].getMessage()
