@@ -122,3 +122,46 @@ def test_mixed_float16_keeps_float32_variables_and_computes_in_float16(implement
 def test_unknown_implementation_is_rejected():
     with pytest.raises(ValueError, match="implementation"):
         DeformableConv2D(4, 3, implementation="cuda")
+
+
+def test_gradients_reach_kernel_bias_and_the_offset_branch(implementation):
+    images = keras.Input((9, 10, 4))
+    offsets = keras.layers.Conv2D(18, 3, padding="same", kernel_initializer="random_normal")(images)
+    outputs = DeformableConv2D(3, 3, padding=1, implementation=implementation)(images, offsets)
+    model = keras.Model(images, outputs)
+    inputs, _ = _inputs()
+
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(model(inputs) ** 2)
+    gradients = tape.gradient(loss, model.trainable_variables)
+
+    assert len(gradients) == 4  # offset conv kernel and bias, deformable kernel and bias
+    for variable, gradient in zip(model.trainable_variables, gradients, strict=True):
+        assert gradient is not None, variable.path
+        assert np.abs(gradient.numpy()).max() > 0, variable.path
+
+
+def test_predict_with_a_batch_step_that_does_not_divide_the_batch(implementation):
+    images = keras.Input((9, 10, 4))
+    offsets = keras.Input((9, 10, 18))
+    layer = DeformableConv2D(3, 3, padding=1, implementation=implementation)
+    model = keras.Model([images, offsets], layer(images, offsets))
+    inputs, offset_values = _inputs(batch=5)
+
+    outputs = model.predict([inputs, offset_values], batch_size=2, verbose=0)
+
+    expected = (
+        deform_conv2d(inputs, offset_values, layer.kernel, padding=1, implementation="pure_tf")
+        + layer.bias
+    )
+    np.testing.assert_allclose(outputs, expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_kernel_regularizer_adds_a_loss():
+    layer = DeformableConv2D(3, 3, padding=1, kernel_regularizer=keras.regularizers.L2(0.5))
+    inputs, offsets = _inputs()
+
+    layer(inputs, offsets)
+
+    expected = 0.5 * np.sum(layer.kernel.numpy() ** 2)
+    np.testing.assert_allclose(sum(loss.numpy() for loss in layer.losses), expected, rtol=1e-5)
