@@ -222,3 +222,19 @@ def test_offset_gradient_at_the_borders_follows_torchvision(implementation):
     np.testing.assert_array_equal(gradients["offsets"][0, 0, :, 1], np.zeros(3))
     np.testing.assert_array_equal(gradients["offsets"][0, 1], np.zeros((3, 2)))
     np.testing.assert_array_equal(gradients["inputs"], np.zeros((1, 2, 3, 1)))
+
+
+def test_empty_batch_gives_empty_gradients_and_a_zero_kernel_gradient(implementation):
+    arrays = {
+        "inputs": np.zeros((0, 5, 6, 2), np.float32),
+        "offsets": np.zeros((0, 5, 6, 18), np.float32),
+        "mask": np.zeros((0, 5, 6, 9), np.float32),
+        "kernel": np.ones((3, 3, 2, 4), np.float32),
+    }
+
+    outputs, gradients = _gradients(implementation, arrays, 1.0, {"padding": 1})
+
+    assert outputs.shape == (0, 5, 6, 4)
+    for name in ("inputs", "offsets", "mask"):
+        assert gradients[name].shape == arrays[name].shape, name
+    np.testing.assert_array_equal(gradients["kernel"], np.zeros((3, 3, 2, 4)))
