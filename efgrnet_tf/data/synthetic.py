@@ -51,7 +51,12 @@ def render_shapes_scene(seed: tf.Tensor, image_size: int) -> dict[str, tf.Tensor
     background = _render_background(seeds[0], image_size)
     num_objects = tf.random.stateless_uniform([], seeds[1], 0, MAX_OBJECTS + 1, dtype=tf.int32)
     params = _sample_objects(seeds[2], image_size)
-    masks = [_shape_mask(params, k, image_size) & (k < num_objects) for k in range(MAX_OBJECTS)]
+    all_masks = tf.map_fn(
+        lambda object_params: _shape_mask(object_params, image_size),
+        params,
+        fn_output_signature=tf.TensorSpec([image_size, image_size], tf.bool),
+    )
+    masks = [all_masks[k] & (k < num_objects) for k in range(MAX_OBJECTS)]
 
     covered = tf.zeros([image_size, image_size], tf.bool)
     kept, visible = [None] * MAX_OBJECTS, [None] * MAX_OBJECTS
@@ -158,14 +163,14 @@ def _sample_objects(seed: tf.Tensor, image_size: int) -> dict[str, tf.Tensor]:
     }
 
 
-def _shape_mask(params: dict[str, tf.Tensor], k: int, image_size: int) -> tf.Tensor:
-    """bool `[S, S]`: pixels whose centre lies inside object k.
+def _shape_mask(params: dict[str, tf.Tensor], image_size: int) -> tf.Tensor:
+    """bool `[S, S]`: pixels whose centre lies inside one object (`params` of one object).
 
     The shape is evaluated only on the window that can contain it (every shape lies within
     1.6 radii of its centre), then padded to the image.
     """
-    r = params["radius"][k]
-    cy, cx = params["centre_yx"][k, 0], params["centre_yx"][k, 1]
+    r = params["radius"]
+    cy, cx = params["centre_yx"][0], params["centre_yx"][1]
     reach = 1.6 * r + 1.0
     y0 = tf.cast(tf.clip_by_value(tf.floor(cy - reach), 0.0, image_size), tf.int32)
     y1 = tf.cast(tf.clip_by_value(tf.math.ceil(cy + reach), 0.0, image_size), tf.int32)
@@ -173,34 +178,23 @@ def _shape_mask(params: dict[str, tf.Tensor], k: int, image_size: int) -> tf.Ten
     x1 = tf.cast(tf.clip_by_value(tf.math.ceil(cx + reach), 0.0, image_size), tf.int32)
     y = (tf.cast(tf.range(y0, y1), tf.float32) + 0.5 - cy)[:, None]
     x = (tf.cast(tf.range(x0, x1), tf.float32) + 0.5 - cx)[None, :]
-    cos, sin = tf.cos(params["angle"][k]), tf.sin(params["angle"][k])
+    cos, sin = tf.cos(params["angle"]), tf.sin(params["angle"])
     u = cos * x + sin * y
     v = -sin * x + cos * y
+    au, av = tf.abs(u), tf.abs(v)
 
-    def circle():
-        return u * u + v * v <= r * r
+    circle = u * u + v * v <= r * r
+    rectangle = (au <= r * tf.sqrt(params["aspect"])) & (av <= r / tf.sqrt(params["aspect"]))
+    # Equilateral triangle, circumradius r: inside all three edges at distance r/2.
+    triangle = tf.ones_like(circle)
+    for j in range(3):
+        normal = math.pi / 2.0 + 2.0 * math.pi * j / 3.0
+        triangle &= u * math.cos(normal) + v * math.sin(normal) <= r / 2.0
+    w = r * params["thickness"]
+    cross = ((au <= r) & (av <= w)) | ((au <= w) & (av <= r))
 
-    def rectangle():
-        half_u = r * tf.sqrt(params["aspect"][k])
-        half_v = r / tf.sqrt(params["aspect"][k])
-        return (tf.abs(u) <= half_u) & (tf.abs(v) <= half_v)
-
-    def triangle():
-        # Equilateral, circumradius r: inside all three edges at distance r/2 from the centre.
-        inside = tf.ones_like(u, tf.bool)
-        for j in range(3):
-            normal = math.pi / 2.0 + 2.0 * math.pi * j / 3.0
-            inside &= u * math.cos(normal) + v * math.sin(normal) <= r / 2.0
-        return inside
-
-    def cross():
-        w = r * params["thickness"][k]
-        au, av = tf.abs(u), tf.abs(v)
-        return ((au <= r) & (av <= w)) | ((au <= w) & (av <= r))
-
-    window = tf.switch_case(params["class"][k], [circle, rectangle, triangle, cross])
-    window = tf.cast(tf.ensure_shape(window, [None, None]), tf.uint8)
-    padded = tf.pad(window, [[y0, image_size - y1], [x0, image_size - x1]])
+    window = tf.gather(tf.stack([circle, rectangle, triangle, cross]), params["class"])
+    padded = tf.pad(tf.cast(window, tf.uint8), [[y0, image_size - y1], [x0, image_size - x1]])
     return tf.cast(padded, tf.bool)
 
 

@@ -16,15 +16,17 @@ def random_min_iou_crop(
     min_ious: Sequence[float] = (0.1, 0.3, 0.5, 0.7, 0.9),
     min_scale: float = 0.3,
     num_trials: int = 50,
+    num_rounds: int = 4,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """Crops a random window whose IoU with every box is at least a randomly chosen minimum.
 
-    A mode is drawn uniformly from: no crop, each of `min_ious`, and an unconstrained crop.
-    `num_trials` windows are drawn with side scale in [`min_scale`, 1] and aspect ratio
-    (w/h relative to the image's) in [max(1/2, scale^2), min(2, 1/scale^2)]; the first one that
-    meets the IoU minimum and contains at least one box centre is used. Images without boxes,
-    or where no window qualifies, are returned uncropped (the authors' code draws a new mode
-    instead; with 50 trials per mode that rarely matters).
+    As in the authors' code, a round draws a mode uniformly from: no crop, each of `min_ious`,
+    and an unconstrained crop; then `num_trials` windows with side scale in [`min_scale`, 1]
+    and aspect ratio (w/h relative to the image's) in [max(1/2, scale^2), min(2, 1/scale^2)].
+    The first window whose IoU with *every* box reaches the minimum and that contains at least
+    one box centre is used; a round where none does is followed by a new round (the code's
+    `while True`), here at most `num_rounds` rounds, after which the image stays uncropped.
+    Images without boxes are never cropped.
 
     Args:
       image: `[H, W, C]`, any dtype.
@@ -32,7 +34,8 @@ def random_min_iou_crop(
       seed: int `[2]` stateless seed.
       min_ious: the constrained modes' minimum IoU.
       min_scale: smallest window side as a fraction of the image side.
-      num_trials: windows drawn per call.
+      num_trials: windows drawn per round.
+      num_rounds: rounds drawn (all at once, for a fixed-shape graph).
     Returns:
       `(cropped_image [h, w, C], boxes [n, 4], keep [n])`: boxes clipped to the window and
       normalised to it; `keep` is False for boxes whose centre lies outside the window (the
@@ -42,36 +45,51 @@ def random_min_iou_crop(
     image_hw = tf.cast(tf.shape(image)[:2], tf.float32)
     height, width = image_hw[0], image_hw[1]
     num_boxes = tf.shape(boxes_yxyx)[0]
+    shape = [num_rounds, num_trials]
 
-    mode = tf.random.stateless_uniform([], seeds[0], 0, len(min_ious) + 2, dtype=tf.int32)
+    modes = tf.random.stateless_uniform(
+        [num_rounds], seeds[0], 0, len(min_ious) + 2, dtype=tf.int32
+    )
     # Mode 0: no crop; 1..len(min_ious): constrained; last: unconstrained (-inf minimum).
-    min_iou_table = tf.constant([0.0, *min_ious, float("-inf")], tf.float32)
-    min_iou = min_iou_table[mode]
+    min_iou = tf.gather(tf.constant([0.0, *min_ious, float("-inf")], tf.float32), modes)
 
-    scale = tf.random.stateless_uniform([num_trials], seeds[1], min_scale, 1.0)
+    scale = tf.random.stateless_uniform(shape, seeds[1], min_scale, 1.0)
     min_ratio = tf.maximum(0.5, scale * scale)
     max_ratio = tf.minimum(2.0, 1.0 / (scale * scale))
-    unit = tf.random.stateless_uniform([num_trials], seeds[2])
+    unit = tf.random.stateless_uniform(shape, seeds[2])
     ratio = tf.sqrt(min_ratio + unit * (max_ratio - min_ratio))
     crop_w = tf.maximum(tf.floor(scale * ratio * width), 1.0)
     crop_h = tf.maximum(tf.floor(scale / ratio * height), 1.0)
-    left = tf.floor(tf.random.stateless_uniform([num_trials], seeds[3]) * (width - crop_w + 1.0))
-    top = tf.floor(tf.random.stateless_uniform([num_trials], seeds[4]) * (height - crop_h + 1.0))
-    windows = tf.stack(
-        [top / height, left / width, (top + crop_h) / height, (left + crop_w) / width], axis=-1
+    left = tf.floor(tf.random.stateless_uniform(shape, seeds[3]) * (width - crop_w + 1.0))
+    top = tf.floor(tf.random.stateless_uniform(shape, seeds[4]) * (height - crop_h + 1.0))
+    windows = tf.reshape(
+        tf.stack(
+            [top / height, left / width, (top + crop_h) / height, (left + crop_w) / width], -1
+        ),
+        [num_rounds * num_trials, 4],
     )
 
-    iou = pairwise_iou(boxes_yxyx, windows)  # [n, trials]
+    iou = pairwise_iou(boxes_yxyx, windows)  # [n, rounds * trials]
     centres = (boxes_yxyx[:, :2] + boxes_yxyx[:, 2:]) / 2.0
-    inside = _centres_inside(centres, windows)  # [n, trials]
-    valid = (tf.reduce_min(iou, axis=0) >= min_iou) & tf.reduce_any(inside, axis=0)
-    do_crop = (mode > 0) & (num_boxes > 0) & tf.reduce_any(valid)
-    chosen = tf.argmax(tf.cast(valid, tf.int32), output_type=tf.int32)
+    inside = _centres_inside(centres, windows)  # [n, rounds * trials]
+    valid = tf.reshape(
+        (tf.reduce_min(iou, axis=0) >= tf.repeat(min_iou, num_trials))
+        & tf.reduce_any(inside, axis=0),
+        shape,
+    )
+    round_decides = (modes == 0) | tf.reduce_any(valid, axis=1)
+    round_index = tf.argmax(tf.cast(round_decides, tf.int32), output_type=tf.int32)
+    do_crop = tf.reduce_any(round_decides) & (modes[round_index] > 0) & (num_boxes > 0)
+    trial_index = tf.argmax(tf.cast(valid[round_index], tf.int32), output_type=tf.int32)
+    chosen = round_index * num_trials + trial_index
 
-    top_px = tf.where(do_crop, tf.cast(top[chosen], tf.int32), 0)
-    left_px = tf.where(do_crop, tf.cast(left[chosen], tf.int32), 0)
-    h_px = tf.where(do_crop, tf.cast(crop_h[chosen], tf.int32), tf.shape(image)[0])
-    w_px = tf.where(do_crop, tf.cast(crop_w[chosen], tf.int32), tf.shape(image)[1])
+    top_px, left_px, h_px, w_px = (
+        tf.cast(tf.reshape(t, [-1])[chosen], tf.int32) for t in (top, left, crop_h, crop_w)
+    )
+    top_px = tf.where(do_crop, top_px, 0)
+    left_px = tf.where(do_crop, left_px, 0)
+    h_px = tf.where(do_crop, h_px, tf.shape(image)[0])
+    w_px = tf.where(do_crop, w_px, tf.shape(image)[1])
     cropped = image[top_px : top_px + h_px, left_px : left_px + w_px]
 
     keep = tf.where(do_crop, inside[:, chosen], tf.ones([num_boxes], tf.bool))
