@@ -11,10 +11,8 @@ from deform_conv_reference import deform_conv2d_reference, random_case
 
 from efgrnet_tf.ops import custom_op_library, deform_conv2d
 
-IMPLEMENTATIONS = ("pure_tf", "custom_op")
 
-
-@pytest.fixture(params=IMPLEMENTATIONS)
+@pytest.fixture(params=("pure_tf", "custom_op"))
 def implementation(request):
     """Each implementation; the custom op must be built (`pip install -e .`) for its cases."""
     if request.param == "custom_op":

@@ -133,6 +133,53 @@ def test_gradients_match_numpy_reference(implementation, case):
     assert ("mask" in gradients) == (mask is not None)
 
 
+def _random_configuration(seed):
+    """Random case arguments: strides 1-2, padding 0-5, dilation 1-5, groups 1-2, kernels up to
+    3x3, batch 1, 3 or 5, with or without mask, on a 5x6 image with offsets in [-6, 6]."""
+    rng = np.random.default_rng(seed)
+    while True:
+        kernel_hw = tuple(int(k) for k in rng.integers(1, 4, 2))
+        dilations = tuple(int(d) for d in rng.integers(1, 6, 2))
+        padding = tuple(int(p) for p in rng.integers(0, 6, 2))
+        extents = [d * (k - 1) + 1 for d, k in zip(dilations, kernel_hw, strict=True)]
+        if all(s + 2 * p >= e for s, p, e in zip((5, 6), padding, extents, strict=True)):
+            break
+    groups = int(rng.integers(1, 3))
+    return dict(
+        batch=int(rng.choice([1, 3, 5])),
+        size_hw=(5, 6),
+        channels=2 * groups,
+        filters=3,
+        kernel_hw=kernel_hw,
+        strides=tuple(int(s) for s in rng.integers(1, 3, 2)),
+        padding=padding,
+        dilations=dilations,
+        groups=groups,
+        offset_range=6.0,
+        with_mask=bool(rng.integers(0, 2)),
+    )
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_configurations_match_numpy_reference(implementation, seed):
+    case = _random_configuration(seed)
+    inputs, offsets, kernel, mask, conv_args = random_case(seed, **case)
+    arrays = {"inputs": inputs, "offsets": offsets, "mask": mask, "kernel": kernel}
+    output_shape = deform_conv2d_reference(inputs, offsets, kernel, mask=mask, **conv_args).shape
+    grad_outputs = np.random.default_rng(seed).normal(size=output_shape).astype(np.float32)
+    expected = deform_conv2d_reference(
+        inputs, offsets, kernel, mask=mask, **conv_args, grad_outputs=grad_outputs
+    )
+
+    outputs, gradients = _gradients(implementation, arrays, grad_outputs, conv_args)
+
+    np.testing.assert_allclose(outputs, expected["outputs"], rtol=1e-4, atol=1e-4, err_msg=case)
+    for name, gradient in gradients.items():
+        np.testing.assert_allclose(
+            gradient, expected[f"grad_{name}"], rtol=1e-4, atol=1e-4, err_msg=f"{name} {case}"
+        )
+
+
 @pytest.mark.parametrize("argument", ARGUMENTS)
 def test_gradient_matches_tf_compute_gradient(implementation, argument):
     rng = np.random.default_rng(3)
