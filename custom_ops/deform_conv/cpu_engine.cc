@@ -1,0 +1,61 @@
+// Scratch sizing and run-time choice of the CPU engine variant.
+#include "cpu_engine.h"
+
+#include <algorithm>
+
+namespace efgrnet {
+namespace deform_conv {
+
+// Each variant lives in its own namespace, defined by cpu_engine_<isa>.cc.
+#define EFGRNET_DECLARE_ENGINE(isa)                                                  \
+  namespace isa {                                                                    \
+  void Forward(const DeformConvGeometry&, const ForwardTensors&, WorkerPool&);       \
+  void Backward(const DeformConvGeometry&, const BackwardTensors&, WorkerPool&);     \
+  }
+EFGRNET_DECLARE_ENGINE(baseline)
+#if defined(__x86_64__)
+EFGRNET_DECLARE_ENGINE(avx2)
+EFGRNET_DECLARE_ENGINE(avx512)
+#endif
+#undef EFGRNET_DECLARE_ENGINE
+
+namespace {
+// Columns of one block: large enough that the GEMM runs near peak, small enough to stay
+// bounded for big batches.
+constexpr int64_t kBlockBytes = 16 << 20;
+}  // namespace
+
+int64_t BlockRows(const DeformConvGeometry& geometry) {
+  const int64_t row_bytes = std::max<int64_t>(1, geometry.column_width()) * 4;
+  return std::max<int64_t>(1, std::min(geometry.rows(), kBlockBytes / row_bytes));
+}
+
+// Columns plus one zero row of `channels` floats that stands in for out-of-image corners.
+int64_t ForwardScratchFloats(const DeformConvGeometry& geometry) {
+  return BlockRows(geometry) * geometry.column_width() + geometry.channels;
+}
+
+// Columns and grad_columns plus the zero row.
+int64_t BackwardScratchFloats(const DeformConvGeometry& geometry) {
+  return 2 * BlockRows(geometry) * geometry.column_width() + geometry.channels;
+}
+
+const CpuEngine& SelectCpuEngine() {
+  static const CpuEngine engine = [] {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
+      return CpuEngine{"avx512", &avx512::Forward, &avx512::Backward};
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+      return CpuEngine{"avx2", &avx2::Forward, &avx2::Backward};
+    }
+#endif
+    return CpuEngine{"baseline", &baseline::Forward, &baseline::Backward};
+  }();
+  return engine;
+}
+
+}  // namespace deform_conv
+}  // namespace efgrnet

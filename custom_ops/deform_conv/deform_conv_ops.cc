@@ -1,0 +1,103 @@
+// Registration of EfgrnetDeformConv2D and EfgrnetDeformConv2DGrad with their shape functions.
+// Semantics: SPEC "Deformable convolution semantics" (those of torchvision.ops.deform_conv2d);
+// layouts: deform_conv_geometry.h.
+#include "deform_conv_params.h"
+#include "tensorflow/core/framework/op.h"
+#include "tensorflow/core/framework/shape_inference.h"
+
+namespace efgrnet {
+namespace deform_conv {
+namespace {
+
+using tensorflow::shape_inference::DimensionHandle;
+using tensorflow::shape_inference::InferenceContext;
+
+DimensionHandle DimOrUnknown(InferenceContext* context, int64_t value) {
+  return value >= 0 ? context->MakeDim(value) : context->UnknownDim();
+}
+
+absl::Status ReadGeometry(InferenceContext* context, DeformConvGeometry* geometry) {
+  DeformConvAttrs attrs;
+  TF_RETURN_IF_ERROR(ReadAttrs(context, &attrs));
+  return ValidateInputs(attrs, ToPartialShape(context, context->input(0)),
+                        ToPartialShape(context, context->input(1)),
+                        ToPartialShape(context, context->input(2)),
+                        ToPartialShape(context, context->input(3)), geometry);
+}
+
+absl::Status ForwardShape(InferenceContext* context) {
+  DeformConvGeometry g;
+  TF_RETURN_IF_ERROR(ReadGeometry(context, &g));
+  context->set_output(0, context->MakeShape({DimOrUnknown(context, g.batch),
+                                             DimOrUnknown(context, g.out_h),
+                                             DimOrUnknown(context, g.out_w),
+                                             DimOrUnknown(context, g.out_channels)}));
+  return absl::OkStatus();
+}
+
+absl::Status GradShape(InferenceContext* context) {
+  DeformConvGeometry g;
+  TF_RETURN_IF_ERROR(ReadGeometry(context, &g));
+  TF_RETURN_IF_ERROR(ValidateGradOutput(g, ToPartialShape(context, context->input(4))));
+  context->set_output(0, context->input(0));
+  context->set_output(1, context->input(1));
+  context->set_output(2, g.use_mask ? context->input(2) : context->MakeShape({0}));
+  context->set_output(3, context->input(3));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+REGISTER_OP("EfgrnetDeformConv2D")
+    .Input("input: T")
+    .Input("offset: T")
+    .Input("mask: T")
+    .Input("kernel: T")
+    .Output("output: T")
+    .Attr("T: {float, half, bfloat16}")
+    .Attr("strides: list(int) = [1, 1]")
+    .Attr("padding: list(int) = [0, 0]")
+    .Attr("dilations: list(int) = [1, 1]")
+    .Attr("deformable_groups: int = 1")
+    .Attr("use_mask: bool = false")
+    .SetShapeFn(ForwardShape)
+    .Doc(R"doc(
+Deformable 2-D convolution (DCNv1, or DCNv2 with use_mask), torchvision semantics.
+
+input: [batch, height, width, channels], NHWC.
+offset: [batch, out_h, out_w, 2 * deformable_groups * kh * kw]; channel g*2*kh*kw + 2*k is the
+  dy and + 1 the dx of tap k = i*kw + j of group g.
+mask: [batch, out_h, out_w, deformable_groups * kh * kw] when use_mask, else an empty tensor.
+kernel: [kh, kw, channels, out_channels], HWIO.
+output: [batch, out_h, out_w, out_channels], out_h = (height + 2*ph - (dh*(kh-1)+1)) // sh + 1.
+strides: [sh, sw], positive.
+padding: [ph, pw] implicit zero padding, non-negative.
+dilations: [dh, dw], positive.
+deformable_groups: channels is divided into this many groups, each with its own offsets.
+use_mask: multiply each sample by the mask (DCNv2 modulation).
+)doc");
+
+REGISTER_OP("EfgrnetDeformConv2DGrad")
+    .Input("input: T")
+    .Input("offset: T")
+    .Input("mask: T")
+    .Input("kernel: T")
+    .Input("grad_output: T")
+    .Output("grad_input: T")
+    .Output("grad_offset: T")
+    .Output("grad_mask: T")
+    .Output("grad_kernel: T")
+    .Attr("T: {float, half, bfloat16}")
+    .Attr("strides: list(int) = [1, 1]")
+    .Attr("padding: list(int) = [0, 0]")
+    .Attr("dilations: list(int) = [1, 1]")
+    .Attr("deformable_groups: int = 1")
+    .Attr("use_mask: bool = false")
+    .SetShapeFn(GradShape)
+    .Doc(R"doc(
+Gradients of EfgrnetDeformConv2D with respect to its four inputs, given grad_output
+[batch, out_h, out_w, out_channels]. grad_mask is an empty tensor [0] when use_mask is false.
+)doc");
+
+}  // namespace deform_conv
+}  // namespace efgrnet

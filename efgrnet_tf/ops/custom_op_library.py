@@ -1,0 +1,77 @@
+"""Loader of the compiled deformable-convolution ops (`_deform_conv_ops.so`).
+
+The shared library is built by `setup.py` from `custom_ops/deform_conv/` and registers two ops
+(semantics and layouts: `custom_ops/README.md`):
+
+- `EfgrnetDeformConv2D(input, offset, mask, kernel) -> output`
+- `EfgrnetDeformConv2DGrad(input, offset, mask, kernel, grad_output)
+  -> (grad_input, grad_offset, grad_mask, grad_kernel)`
+
+with attributes `strides`, `padding`, `dilations` (each `[h, w]`), `deformable_groups` and
+`use_mask`. Loading the library also registers the gradient of `EfgrnetDeformConv2D`, so
+`tf.GradientTape` differentiates the op with respect to all four inputs (first order only).
+
+Importing this module never fails: a source checkout without a build, or a library built against
+another TensorFlow, makes `load_deform_conv_library()` return None and `library_load_error()`
+say why, and `efgrnet_tf.ops.deform_conv2d` then falls back to its pure-TensorFlow twin.
+"""
+
+import functools
+import os
+
+import tensorflow as tf
+
+LIBRARY_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_deform_conv_ops.so")
+
+
+def load_deform_conv_library():
+    """The op module returned by `tf.load_op_library`, or None when it cannot be loaded.
+
+    The first call loads the library and registers the gradient; later calls return the cached
+    result. The module exposes `efgrnet_deform_conv2d(input, offset, mask, kernel, strides,
+    padding, dilations, deformable_groups, use_mask)` and `efgrnet_deform_conv2d_grad(...)`.
+    """
+    return _load()[0]
+
+
+def library_load_error():
+    """Why the library could not be loaded (a sentence), or None when it is loaded."""
+    return _load()[1]
+
+
+@functools.cache
+def _load():
+    """`(module, None)` after a successful load, `(None, reason)` otherwise."""
+    if not os.path.exists(LIBRARY_PATH):
+        return None, (
+            f"{LIBRARY_PATH} does not exist; build it with `pip install --no-build-isolation -e .` "
+            "or `python setup.py build_ext --inplace`"
+        )
+    try:
+        library = tf.load_op_library(LIBRARY_PATH)
+    except (tf.errors.NotFoundError, tf.errors.AlreadyExistsError, OSError) as error:
+        return None, f"tf.load_op_library({LIBRARY_PATH}) failed: {error}"
+    _register_gradient(library)
+    return library, None
+
+
+def _register_gradient(library):
+    """Registers the gradient of EfgrnetDeformConv2D as a call of EfgrnetDeformConv2DGrad."""
+
+    @tf.RegisterGradient("EfgrnetDeformConv2D")
+    def _deform_conv2d_grad(op, grad_output):
+        use_mask = op.get_attr("use_mask")
+        grad_input, grad_offset, grad_mask, grad_kernel = library.efgrnet_deform_conv2d_grad(
+            input=op.inputs[0],
+            offset=op.inputs[1],
+            mask=op.inputs[2],
+            kernel=op.inputs[3],
+            grad_output=grad_output,
+            strides=op.get_attr("strides"),
+            padding=op.get_attr("padding"),
+            dilations=op.get_attr("dilations"),
+            deformable_groups=op.get_attr("deformable_groups"),
+            use_mask=use_mask,
+        )
+        # Without a mask, input 2 is an empty placeholder: it has no gradient.
+        return grad_input, grad_offset, grad_mask if use_mask else None, grad_kernel

@@ -1,0 +1,164 @@
+"""Times the deformable convolution against tf.nn.conv2d on the FGRM shapes of the 320 model.
+
+For each shape (batch 4, 3x3 kernel, 256 output channels, padding = dilation, stride 1, offsets
+uniform in [-2, 2]) it prints the median time of the compiled op (`custom_op`), the pure-TF
+twin in eager mode and under `jit_compile=True`, and `tf.nn.conv2d` of the same shape and
+dilation, forward and forward+backward (gradients with respect to every input), with the ratio
+to conv2d and the speed-up of the custom op over each other implementation. The targets of
+issue 2 on the 2-core CPU: custom op forward <= 2x conv2d, forward+backward <= 3x conv2d, and
+>= 5x faster than pure TF forward+backward.
+
+    python scripts/benchmark_deform_conv.py                 # CPU, then GPU when there is one
+    python scripts/benchmark_deform_conv.py --device cpu --runs 9
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import tensorflow as tf
+
+from efgrnet_tf.ops import custom_op_library, deform_conv2d
+
+# (name, channels, spatial size, dilation): the FGRM inputs at strides 8, 16 and 32.
+FGRM_SHAPES_320 = (
+    ("stride 8", 512, 40, 5),
+    ("stride 16", 1024, 20, 4),
+    ("stride 32", 256, 10, 3),
+)
+OUT_CHANNELS = 256
+
+
+def _median_ms(fn, runs, warmup):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
+def _sync(tensors):
+    """Waits for `tensors` (fetching one element each, so GPU timings include the kernels)."""
+    for tensor in tensors:
+        tf.reshape(tensor, [-1])[:1].numpy()
+
+
+def _implementations(dilation):
+    """name -> (forward function of (x, offsets, kernel), differentiated inputs: 'xok' or 'xk')."""
+
+    def conv2d(x, offsets, kernel):
+        # tf.nn.convolution rather than tf.nn.conv2d: the CPU gradient kernels of the raw
+        # Conv2D op reject dilations > 1. "SAME" is padding = dilation for a 3x3 kernel.
+        del offsets
+        return tf.nn.convolution(x, kernel, padding="SAME", dilations=dilation)
+
+    def deform(implementation):
+        def fn(x, offsets, kernel):
+            return deform_conv2d(
+                x,
+                offsets,
+                kernel,
+                padding=dilation,
+                dilations=dilation,
+                implementation=implementation,
+            )
+
+        return fn
+
+    implementations = {"conv2d": (conv2d, False, False)}
+    if custom_op_library.load_deform_conv_library() is not None:
+        implementations["custom_op"] = (deform("custom_op"), True, False)
+    implementations["pure_tf eager"] = (deform("pure_tf"), True, False)
+    implementations["pure_tf xla"] = (deform("pure_tf"), True, True)
+    return implementations
+
+
+def _timings(fn, with_offsets, jit, tensors, runs, warmup):
+    """(forward ms, forward+backward ms) of `fn` on `tensors` = (x, offsets, kernel, grad)."""
+    x, offsets, kernel, grad_output = tensors
+    sources = [x, offsets, kernel] if with_offsets else [x, kernel]
+
+    def forward():
+        return fn(x, offsets, kernel)
+
+    def forward_backward():
+        with tf.GradientTape() as tape:
+            tape.watch(sources)
+            output = fn(x, offsets, kernel)
+        return tape.gradient(output, sources, output_gradients=grad_output)
+
+    if jit:
+        forward = tf.function(forward, jit_compile=True)
+        forward_backward = tf.function(forward_backward, jit_compile=True)
+    forward_ms = _median_ms(lambda: _sync([forward()]), runs, warmup)
+    backward_ms = _median_ms(lambda: _sync(forward_backward()), runs, warmup)
+    return forward_ms, backward_ms
+
+
+def benchmark(device, batch, runs, warmup, seed=0):
+    rng = np.random.default_rng(seed)
+    print(f"\n== {device} ({batch} images, 3x3 kernel, {OUT_CHANNELS} output channels) ==")
+    header = (
+        f"{'shape':<30} {'implementation':<15} {'fwd ms':>9} {'x conv2d':>9} "
+        f"{'fwd+bwd ms':>11} {'x conv2d':>9} {'custom speed-up fwd / fwd+bwd':>31}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, channels, size, dilation in FGRM_SHAPES_320:
+        with tf.device(device):
+            tensors = (
+                tf.constant(rng.normal(size=(batch, size, size, channels)), tf.float32),
+                tf.constant(rng.uniform(-2, 2, (batch, size, size, 18)), tf.float32),
+                tf.constant(rng.normal(size=(3, 3, channels, OUT_CHANNELS)) * 0.02, tf.float32),
+                tf.constant(rng.normal(size=(batch, size, size, OUT_CHANNELS)), tf.float32),
+            )
+            results = {
+                impl: _timings(fn, with_offsets, jit, tensors, runs, warmup)
+                for impl, (fn, with_offsets, jit) in _implementations(dilation).items()
+            }
+        label = f"{name}: {channels}ch {size}x{size} d{dilation}"
+        conv_fwd, conv_bwd = results["conv2d"]
+        custom = results.get("custom_op")
+        for impl, (fwd, bwd) in results.items():
+            speedup = ""
+            if custom is not None and impl not in ("conv2d", "custom_op"):
+                speedup = f"{fwd / custom[0]:.1f}x / {bwd / custom[1]:.1f}x"
+            print(
+                f"{label:<30} {impl:<15} {fwd:>9.1f} {fwd / conv_fwd:>8.2f}x "
+                f"{bwd:>11.1f} {bwd / conv_bwd:>8.2f}x {speedup:>31}"
+            )
+            label = ""
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=5, help="timed runs; the median is shown")
+    parser.add_argument("--warmup", type=int, default=2)
+    args = parser.parse_args()
+
+    if custom_op_library.load_deform_conv_library() is None:
+        print(f"custom op unavailable: {custom_op_library.library_load_error()}")
+    have_gpu = bool(tf.config.list_logical_devices("GPU"))
+    devices = []
+    if args.device in ("auto", "cpu"):
+        devices.append("/CPU:0")
+    if args.device == "gpu" or (args.device == "auto" and have_gpu):
+        if not have_gpu:
+            raise SystemExit("--device gpu: no GPU visible to TensorFlow")
+        devices.append("/GPU:0")
+    print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, devices {devices}")
+    for device in devices:
+        benchmark(device, args.batch, args.runs, args.warmup)
+
+
+if __name__ == "__main__":
+    main()
