@@ -2,7 +2,11 @@
 
 import keras
 
-from efgrnet_tf.ops.deform_conv import IMPLEMENTATIONS, deform_conv2d, deform_conv_output_size
+from efgrnet_tf.ops.deform_conv import (
+    deform_conv2d,
+    deform_conv_output_size,
+    resolve_implementation,
+)
 
 
 @keras.saving.register_keras_serializable(package="efgrnet_tf")
@@ -27,7 +31,8 @@ class DeformableConv2D(keras.layers.Layer):
         deformable_groups: G, a divisor of C; channel c follows the offsets of group
             `c // (C / G)`.
         use_bias: add a `[filters]` bias after the convolution.
-        implementation: `"auto"`, `"custom_op"` or `"pure_tf"`, see `deform_conv2d`.
+        implementation: `"auto"`, `"custom_op"` or `"pure_tf"`, see `deform_conv2d`. The layer
+            reports `supports_jit` (XLA) only when this resolves to `"pure_tf"`.
         kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
         kernel_constraint, bias_constraint: as in `keras.layers.Conv2D`; the kernel is
             `[kh, kw, C, filters]` (HWIO).
@@ -53,10 +58,8 @@ class DeformableConv2D(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if implementation not in IMPLEMENTATIONS:
-            raise ValueError(
-                f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}."
-            )
+        # Keras's jit_compile="auto" compiles with XLA only when every layer supports it.
+        self.supports_jit = resolve_implementation(implementation) == "pure_tf"
         self.filters = int(filters)
         self.kernel_size = _pair(kernel_size)
         self.strides = _pair(strides)

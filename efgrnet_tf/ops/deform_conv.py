@@ -84,10 +84,7 @@ def deform_conv2d(
             the message names the argument.
         RuntimeError: `implementation="custom_op"` but the op library is not loaded.
     """
-    if implementation not in IMPLEMENTATIONS:
-        raise ValueError(
-            f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}."
-        )
+    implementation = resolve_implementation(implementation)
     strides = _positive_pair(strides, "strides")
     dilations = _positive_pair(dilations, "dilations")
     padding = _non_negative_pair(padding, "padding")
@@ -102,8 +99,6 @@ def deform_conv2d(
         mask = tf.convert_to_tensor(mask)
     _check_shapes(inputs, offsets, kernel, mask, strides, padding, dilations, deformable_groups)
 
-    if implementation == "auto":
-        implementation = _auto_implementation()
     if implementation == "pure_tf":
         return deform_conv2d_pure_tf(
             inputs, offsets, kernel, mask, strides, padding, dilations, deformable_groups
@@ -126,6 +121,26 @@ def deform_conv2d(
         deformable_groups=deformable_groups,
         use_mask=use_mask,
     )
+
+
+def resolve_implementation(implementation):
+    """The kernel that `implementation` selects in this process.
+
+    Args:
+        implementation: `"auto"`, `"custom_op"` or `"pure_tf"`.
+
+    Returns:
+        `"custom_op"` or `"pure_tf"`; `"auto"` is the custom op when its library loaded.
+        Only `"pure_tf"` compiles under XLA (the op library has no XLA kernel).
+
+    Raises:
+        ValueError: `implementation` is none of the three names.
+    """
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError(
+            f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}."
+        )
+    return _auto_implementation() if implementation == "auto" else implementation
 
 
 @functools.cache

@@ -165,3 +165,16 @@ def test_kernel_regularizer_adds_a_loss():
 
     expected = 0.5 * np.sum(layer.kernel.numpy() ** 2)
     np.testing.assert_allclose(sum(loss.numpy() for loss in layer.losses), expected, rtol=1e-5)
+
+
+def test_only_the_pure_tf_layer_claims_xla_support_and_it_compiles():
+    inputs, offsets = _inputs()
+    custom = DeformableConv2D(3, 3, padding=1, implementation="custom_op")
+    pure = DeformableConv2D(3, 3, padding=1, implementation="pure_tf")
+    expected = pure(inputs, offsets)
+
+    compiled = tf.function(lambda x, o: pure(x, o), jit_compile=True)(inputs, offsets)
+
+    assert not custom.supports_jit
+    assert pure.supports_jit
+    np.testing.assert_allclose(compiled.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)

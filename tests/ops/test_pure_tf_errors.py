@@ -154,7 +154,7 @@ def test_auto_without_library_falls_back_to_pure_tf(without_library):
 
 
 def test_auto_logs_its_choice_once(without_library, caplog):
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="absl")
 
     _call("auto")
     _call("auto")
