@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from efgrnet_tf.config import AugmentationConfig
-from efgrnet_tf.data.augment.photometric import photometric_distort
+from efgrnet_tf.data.augment.photometric import adjust_hsv, photometric_distort
 from efgrnet_tf.data.augment.random_crop import random_min_iou_crop
 from efgrnet_tf.data.augment.train_transform import augment_for_training
 from efgrnet_tf.data.preprocess import DEFAULT_MEAN_BGR
@@ -154,3 +154,22 @@ def test_photometric_distortion_stays_in_range_and_is_seeded():
         assert float(tf.reduce_min(out)) >= 0.0 and float(tf.reduce_max(out)) <= 255.0
     np.testing.assert_array_equal(outs[0], outs[1])
     assert not np.array_equal(outs[0], outs[2])
+
+
+@pytest.mark.parametrize(("saturation", "hue_shift"), [(0.6, 0.04), (1.4, -0.05), (3.0, 0.5)])
+def test_closed_form_hsv_adjustment_matches_the_hsv_round_trip(saturation, hue_shift):
+    image = tf.random.stateless_uniform([16, 16, 3], [3, 4], 0, 255)
+    image = tf.concat([image, tf.fill([1, 16, 3], 77.0)], axis=0)  # grey pixels too
+    hsv = tf.image.rgb_to_hsv(image / 255.0)
+    reference = tf.image.hsv_to_rgb(
+        tf.stack(
+            [
+                tf.math.floormod(hsv[..., 0] + hue_shift, 1.0),
+                tf.clip_by_value(hsv[..., 1] * saturation, 0.0, 1.0),
+                hsv[..., 2],
+            ],
+            axis=-1,
+        )
+    )
+    out = adjust_hsv(image, tf.constant(saturation), tf.constant(hue_shift))
+    np.testing.assert_allclose(out, reference * 255.0, atol=0.05)
