@@ -6,6 +6,7 @@ import os
 
 import pytest
 from serving_helpers import CLASS_NAMES
+from stock_tf_probe import graph_op_types
 
 from efgrnet_tf.serving.exporter import (
     config_for_export,
@@ -64,3 +65,14 @@ def test_export_writes_the_serving_layout_with_the_labels_asset(export_base):
 def test_loaded_export_points_at_its_labels_asset(loaded_export, export_dir):
     asset_path = loaded_export.labels_asset.asset_path.numpy().decode()
     assert asset_path == os.path.join(export_dir, "assets", "labels.txt")
+
+
+@pytest.mark.slow
+def test_custom_op_export_puts_our_op_in_the_graph(small_cfg, trained_model, tmp_path):
+    # The counterpart of the stock-ops test: with the compiled kernel requested, the graph
+    # names EfgrnetDeformConv2D (so only a TF Serving that links our library can load it).
+    path = export_saved_model(
+        small_cfg, trained_model[1], tmp_path, deform_conv_implementation="custom_op"
+    )
+    assert path == os.path.join(tmp_path, "1")
+    assert "EfgrnetDeformConv2D" in graph_op_types(path)
