@@ -1,5 +1,7 @@
 """Keras layer around `efgrnet_tf.ops.deform_conv2d`: a kernel, an optional bias, a config."""
 
+import numbers
+
 import keras
 
 from efgrnet_tf.ops.deform_conv import (
@@ -153,4 +155,6 @@ class DeformableConv2D(keras.layers.Layer):
 
 def _pair(value):
     """`(v, v)` for an int `v`, else the two ints of `value` as a tuple."""
-    return (int(value), int(value)) if isinstance(value, int) else tuple(int(v) for v in value)
+    if isinstance(value, numbers.Integral):
+        return (int(value), int(value))
+    return tuple(int(v) for v in value)
