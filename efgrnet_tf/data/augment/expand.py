@@ -2,14 +2,13 @@
 
 The canvas is never materialised at full resolution: since the canvas is resized to the
 S x S model input right after (the flip in between commutes with the placement), the image is
-resized straight to its footprint in the S x S output and padded with the fill colour. The
+resized straight to its footprint in the S x S output, mean-subtracted and padded with zeros
+(the mean). The
 footprint is rounded to whole output pixels and the boxes are mapped with the same rounded
 numbers, so they follow the pixels exactly.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import tensorflow as tf
 
@@ -66,24 +65,21 @@ def boxes_into_footprint(
     return (origin + boxes_yxyx * extent) / float(output_size)
 
 
-def pad_to_output(
-    image: tf.Tensor, footprint: tf.Tensor, output_size: int, fill_rgb: Sequence[float]
-) -> tf.Tensor:
-    """Places an image already resized to its footprint on an S x S canvas of `fill_rgb`.
+def pad_to_output(image: tf.Tensor, footprint: tf.Tensor, output_size: int) -> tf.Tensor:
+    """Places a mean-subtracted image, resized to its footprint, on an S x S canvas.
+
+    The canvas is the data set mean, which is 0 after mean subtraction.
 
     Args:
-      image: float32 `[bottom - top, right - left, 3]`.
+      image: float32 `[bottom - top, right - left, 3]`, mean already subtracted.
       footprint: int32 `[4]` `[top, left, bottom, right]`.
       output_size: side S.
-      fill_rgb: canvas colour (the data set mean, so that it becomes 0 after mean subtraction).
     Returns:
       float32 `[S, S, 3]`.
     """
-    fill = tf.constant(fill_rgb, tf.float32)
     paddings = [
         [footprint[0], output_size - footprint[2]],
         [footprint[1], output_size - footprint[3]],
         [0, 0],
     ]
-    padded = tf.pad(image - fill, paddings) + fill
-    return tf.ensure_shape(padded, [output_size, output_size, 3])
+    return tf.ensure_shape(tf.pad(image, paddings), [output_size, output_size, 3])

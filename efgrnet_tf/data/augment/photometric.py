@@ -33,11 +33,10 @@ def photometric_distort(image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     def clip(x: tf.Tensor) -> tf.Tensor:
         return tf.clip_by_value(x, 0.0, 255.0)
 
-    image = tf.where(coin(0), clip(image + uniform(1, -32.0, 32.0)), image)
-    contrast = tf.where(coin(2), uniform(3, 0.5, 1.5), 1.0)
-    contrast_first = coin(4)
-    image = tf.where(contrast_first, clip(image * contrast), image)
-
+    image = tf.cond(coin(0), lambda: clip(image + uniform(1, -32.0, 32.0)), lambda: image)
+    apply_contrast, contrast_first = coin(2), coin(4)
+    contrast = uniform(3, 0.5, 1.5)
+    image = tf.cond(apply_contrast & contrast_first, lambda: clip(image * contrast), lambda: image)
     saturation = tf.where(coin(5), uniform(6, 0.5, 1.5), 1.0)
     hue_shift = tf.where(coin(7), uniform(8, -18.0 / 360.0, 18.0 / 360.0), 0.0)
     image = tf.cond(
@@ -45,12 +44,13 @@ def photometric_distort(image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
         lambda: adjust_hsv(image, saturation, hue_shift),
         lambda: image,
     )
-    image = tf.where(contrast_first, image, clip(image * contrast))
-
-    permutation_index = tf.random.stateless_uniform([], seeds[9], 0, 12, dtype=tf.int32)
+    image = tf.cond(apply_contrast & ~contrast_first, lambda: clip(image * contrast), lambda: image)
     # Indices 6..11 (probability 1/2) keep the channel order.
+    permutation_index = tf.random.stateless_uniform([], seeds[9], 0, 12, dtype=tf.int32)
     permutation = tf.constant(_CHANNEL_PERMUTATIONS + ((0, 1, 2),) * 6)[permutation_index]
-    return tf.gather(image, permutation, axis=-1)
+    return tf.cond(
+        permutation_index % 6 > 0, lambda: tf.gather(image, permutation, axis=-1), lambda: image
+    )
 
 
 def adjust_hsv(image: tf.Tensor, saturation: tf.Tensor, hue_shift: tf.Tensor) -> tf.Tensor:

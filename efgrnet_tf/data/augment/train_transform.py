@@ -4,11 +4,12 @@ Order as in the authors' code (SPEC): min-IoU crop -> photometric distortion -> 
 mean fill -> horizontal flip -> resize with a random interpolation -> BGR mean subtraction ->
 drop boxes whose shorter side is below `min_box_side`.
 
-For speed the crop is resized straight to its place in the S x S output (`expand.py`) and the
-photometric distortion runs on that resized footprint rather than on the full-resolution crop:
-the distortions are per-pixel, so this differs from the reference order only where the resize
-blends neighbouring pixels, and the expand fill stays exactly the mean. The flip is applied to
-the S x S output, which equals flipping the canvas before resizing.
+For speed the crop is resized straight to its place in the S x S output (`expand.py`), and the
+photometric distortion and the mean subtraction run on that resized footprint rather than on
+the full-resolution crop: the distortions are per-pixel, so this differs from the reference
+order only where the resize blends neighbouring pixels, and the expand fill stays exactly the
+mean (0 after subtraction). The flip is applied to the S x S output, which equals flipping the
+canvas before resizing.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def augment_for_training(
         `original_size_hw`.
       seed: int `[2]` stateless seed of this example.
       image_size: side S of the model input.
-      mean_bgr: the data set mean in B, G, R order (also the expand fill colour).
+      mean_bgr: the data set mean in B, G, R order (the expand canvas is this mean).
       config: which augmentations are on; `enabled=False` gives evaluation preprocessing.
     Returns:
       The example with `image` float32 `[S, S, 3]` BGR, mean subtracted, and the per-box fields
@@ -65,7 +66,6 @@ def augment_for_training(
         image, boxes, keep = random_min_iou_crop(
             image, boxes, seeds[0], config.crop_min_ious, config.crop_min_scale
         )
-    mean_rgb = tuple(reversed(mean_bgr))
     if config.expand:
         footprint = sample_expand_footprint(image_size, seeds[1], config.expand_max_ratio)
     else:
@@ -75,7 +75,7 @@ def augment_for_training(
     )
     if config.photometric:
         image = photometric_distort(image, seeds[3])
-    image = pad_to_output(image, footprint, image_size, mean_rgb)
+    image = pad_to_output(subtract_mean_bgr(image, mean_bgr), footprint, image_size)
     boxes = boxes_into_footprint(boxes, footprint, image_size)
     if config.horizontal_flip:
         image, boxes = random_horizontal_flip(image, boxes, seeds[4])
@@ -83,7 +83,7 @@ def augment_for_training(
     keep &= shorter_side >= config.min_box_side
 
     augmented = dict(example)
-    augmented["image"] = subtract_mean_bgr(image, mean_bgr)
+    augmented["image"] = image
     augmented["boxes"] = boxes
     for key in ANNOTATION_KEYS:
         augmented[key] = tf.boolean_mask(augmented[key], keep)
