@@ -2,6 +2,9 @@
 #include "cpu_engine.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
 
 namespace efgrnet {
 namespace deform_conv {
@@ -40,19 +43,37 @@ int64_t BackwardScratchFloats(const DeformConvGeometry& geometry) {
   return 2 * BlockRows(geometry) * geometry.column_width() + geometry.channels;
 }
 
+namespace {
+
+// The variants the running CPU supports, fastest first.
+std::vector<CpuEngine> SupportedEngines() {
+  std::vector<CpuEngine> engines;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
+    engines.push_back({"avx512", &avx512::Forward, &avx512::Backward});
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    engines.push_back({"avx2", &avx2::Forward, &avx2::Backward});
+  }
+#endif
+  engines.push_back({"baseline", &baseline::Forward, &baseline::Backward});
+  return engines;
+}
+
+}  // namespace
+
 const CpuEngine& SelectCpuEngine() {
   static const CpuEngine engine = [] {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
-      return CpuEngine{"avx512", &avx512::Forward, &avx512::Backward};
+    const std::vector<CpuEngine> engines = SupportedEngines();
+    // EFGRNET_CPU_ENGINE=baseline|avx2|avx512 picks a slower variant, so that tests can check
+    // every variant on one machine; a name the CPU does not support is ignored.
+    const char* requested = std::getenv("EFGRNET_CPU_ENGINE");
+    for (const CpuEngine& candidate : engines) {
+      if (requested != nullptr && std::strcmp(requested, candidate.isa) == 0) return candidate;
     }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-      return CpuEngine{"avx2", &avx2::Forward, &avx2::Backward};
-    }
-#endif
-    return CpuEngine{"baseline", &baseline::Forward, &baseline::Backward};
+    return engines.front();
   }();
   return engine;
 }

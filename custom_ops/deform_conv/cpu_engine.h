@@ -48,7 +48,8 @@ struct CpuEngine {
   void (*backward)(const DeformConvGeometry&, const BackwardTensors&, WorkerPool&);
 };
 
-// The fastest variant the running CPU supports (decided once).
+// The fastest variant the running CPU supports, or the one named by the environment variable
+// EFGRNET_CPU_ENGINE when the CPU supports it (decided once per process).
 const CpuEngine& SelectCpuEngine();
 
 }  // namespace deform_conv
