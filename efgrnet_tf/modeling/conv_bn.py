@@ -89,6 +89,7 @@ class ConvBN(keras.layers.Layer):
         activation: True for the trailing ReLU; False leaves conv + BN (the "no ReLU" layers).
         batch_norm_momentum, batch_norm_epsilon: Keras BatchNormalization arguments
             (momentum 0.99 = PyTorch's 0.01).
+        synchronized_batch_norm: BN statistics over all replicas of a `tf.distribute` strategy.
     """
 
     def __init__(
@@ -100,6 +101,7 @@ class ConvBN(keras.layers.Layer):
         activation=True,
         batch_norm_momentum=0.99,
         batch_norm_epsilon=1e-5,
+        synchronized_batch_norm=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -110,6 +112,7 @@ class ConvBN(keras.layers.Layer):
         self.activation = bool(activation)
         self.batch_norm_momentum = float(batch_norm_momentum)
         self.batch_norm_epsilon = float(batch_norm_epsilon)
+        self.synchronized_batch_norm = bool(synchronized_batch_norm)
         self.conv = torch_style_conv2d(
             self.filters,
             self.kernel_size,
@@ -121,6 +124,7 @@ class ConvBN(keras.layers.Layer):
         self.bn = keras.layers.BatchNormalization(
             momentum=self.batch_norm_momentum,
             epsilon=self.batch_norm_epsilon,
+            synchronized=self.synchronized_batch_norm,
             name="bn",
             dtype=self.dtype_policy,
         )
@@ -146,5 +150,6 @@ class ConvBN(keras.layers.Layer):
             activation=self.activation,
             batch_norm_momentum=self.batch_norm_momentum,
             batch_norm_epsilon=self.batch_norm_epsilon,
+            synchronized_batch_norm=self.synchronized_batch_norm,
         )
         return config

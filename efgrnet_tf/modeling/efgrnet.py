@@ -36,7 +36,8 @@ def build_model(cfg):
     """Builds the detector described by `cfg` (an `ExperimentConfig`).
 
     Args:
-        cfg: uses `cfg.model` (architecture) and checks `cfg.anchors` against it.
+        cfg: uses `cfg.model` (architecture), `cfg.train.sync_batch_norm` (every BN layer's
+            `synchronized`) and checks `cfg.anchors` against the model.
     Returns:
         `keras.Model` mapping float32 images `[B, S, S, 3]` (S = `cfg.model.image_size`,
         preprocessed: BGR, mean subtracted) to a dict of float32 tensors, A = 3 x (number of
@@ -51,14 +52,20 @@ def build_model(cfg):
     m = cfg.model
     _check_anchor_config(cfg)
     bn_args = dict(
-        batch_norm_momentum=m.batch_norm_momentum, batch_norm_epsilon=m.batch_norm_epsilon
+        batch_norm_momentum=m.batch_norm_momentum,
+        batch_norm_epsilon=m.batch_norm_epsilon,
+        synchronized_batch_norm=cfg.train.sync_batch_norm,
     )
     images = keras.Input((m.image_size, m.image_size, 3), name="images")
     if m.backbone == "vgg16":
         features = vgg16_features(
             images, width_multiplier=m.width_multiplier, batch_norm=m.vgg_batch_norm, **bn_args
         )
-        bn = dict(momentum=m.batch_norm_momentum, epsilon=m.batch_norm_epsilon)
+        bn = dict(
+            momentum=m.batch_norm_momentum,
+            epsilon=m.batch_norm_epsilon,
+            synchronized=cfg.train.sync_batch_norm,
+        )
         sources = [
             keras.layers.BatchNormalization(name="conv4_3_norm", **bn)(features["conv4_3"]),
             keras.layers.BatchNormalization(name="fc7_norm", **bn)(features["fc7"]),

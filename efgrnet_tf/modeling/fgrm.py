@@ -76,7 +76,8 @@ class FeatureGuidedRefinement(keras.layers.Layer):
         offset_bn_relu: for the B1 sources, ConvBN(1x1, 18) with ReLU (authors' code, offsets
             >= 0) when True, a plain 1x1 conv with bias (paper Eq. 2) when False.
         implementation: passed to `DeformableConv2D`.
-        batch_norm_momentum, batch_norm_epsilon: of every BN.
+        batch_norm_momentum, batch_norm_epsilon, synchronized_batch_norm: of every BN
+            (`synchronized` = batch statistics over all replicas).
 
     Inputs: features `[B, h, w, C]`, B1 map `[B, h, w, A * 4]`, C1 map `[B, h, w, A * 2]`.
     Output: refined features `[B, h, w, filters]` (ReLU).
@@ -92,6 +93,7 @@ class FeatureGuidedRefinement(keras.layers.Layer):
         implementation="auto",
         batch_norm_momentum=0.99,
         batch_norm_epsilon=1e-5,
+        synchronized_batch_norm=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -107,9 +109,11 @@ class FeatureGuidedRefinement(keras.layers.Layer):
         self.implementation = implementation
         self.batch_norm_momentum = float(batch_norm_momentum)
         self.batch_norm_epsilon = float(batch_norm_epsilon)
+        self.synchronized_batch_norm = bool(synchronized_batch_norm)
         bn_args = dict(
             momentum=self.batch_norm_momentum,
             epsilon=self.batch_norm_epsilon,
+            synchronized=self.synchronized_batch_norm,
             dtype=self.dtype_policy,
         )
         self.offset_conv = None
@@ -119,6 +123,7 @@ class FeatureGuidedRefinement(keras.layers.Layer):
                 1,
                 batch_norm_momentum=self.batch_norm_momentum,
                 batch_norm_epsilon=self.batch_norm_epsilon,
+                synchronized_batch_norm=self.synchronized_batch_norm,
                 name="offset_conv",
                 dtype=self.dtype_policy,
             )
@@ -210,5 +215,6 @@ class FeatureGuidedRefinement(keras.layers.Layer):
             implementation=self.implementation,
             batch_norm_momentum=self.batch_norm_momentum,
             batch_norm_epsilon=self.batch_norm_epsilon,
+            synchronized_batch_norm=self.synchronized_batch_norm,
         )
         return config

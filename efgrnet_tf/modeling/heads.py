@@ -25,7 +25,8 @@ class PredictionHead(keras.layers.Layer):
         values_per_anchor: 4 for box deltas (dx, dy, dw, dh), the class count for logits.
         hidden_channels: channels of the hidden ConvBN(1x1) layers.
         num_hidden_layers: 0 for VGG16 (a single 3x3 conv), 2 for the ResNet-101 final heads.
-        batch_norm_momentum, batch_norm_epsilon: of the hidden layers' BN.
+        batch_norm_momentum, batch_norm_epsilon, synchronized_batch_norm: of the hidden layers'
+            BN (`synchronized` = batch statistics over all replicas).
     """
 
     def __init__(
@@ -36,6 +37,7 @@ class PredictionHead(keras.layers.Layer):
         num_hidden_layers=0,
         batch_norm_momentum=0.99,
         batch_norm_epsilon=1e-5,
+        synchronized_batch_norm=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -45,12 +47,14 @@ class PredictionHead(keras.layers.Layer):
         self.num_hidden_layers = int(num_hidden_layers)
         self.batch_norm_momentum = float(batch_norm_momentum)
         self.batch_norm_epsilon = float(batch_norm_epsilon)
+        self.synchronized_batch_norm = bool(synchronized_batch_norm)
         self.hidden = [
             ConvBN(
                 self.hidden_channels,
                 1,
                 batch_norm_momentum=self.batch_norm_momentum,
                 batch_norm_epsilon=self.batch_norm_epsilon,
+                synchronized_batch_norm=self.synchronized_batch_norm,
                 name=f"hidden{i}",
                 dtype=self.dtype_policy,
             )
@@ -94,6 +98,7 @@ class PredictionHead(keras.layers.Layer):
             num_hidden_layers=self.num_hidden_layers,
             batch_norm_momentum=self.batch_norm_momentum,
             batch_norm_epsilon=self.batch_norm_epsilon,
+            synchronized_batch_norm=self.synchronized_batch_norm,
         )
         return config
 

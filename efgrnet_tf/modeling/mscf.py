@@ -22,7 +22,8 @@ class MultiScaleContextualFeatures(keras.layers.Layer):
     Args:
         output_channels: c.
         dilation_rates: one per branch.
-        batch_norm_momentum, batch_norm_epsilon: of every BN.
+        batch_norm_momentum, batch_norm_epsilon, synchronized_batch_norm: of every BN
+            (`synchronized` = batch statistics over all replicas).
     """
 
     def __init__(
@@ -31,6 +32,7 @@ class MultiScaleContextualFeatures(keras.layers.Layer):
         dilation_rates=(1, 2, 4),
         batch_norm_momentum=0.99,
         batch_norm_epsilon=1e-5,
+        synchronized_batch_norm=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -38,9 +40,11 @@ class MultiScaleContextualFeatures(keras.layers.Layer):
         self.dilation_rates = tuple(int(r) for r in dilation_rates)
         self.batch_norm_momentum = float(batch_norm_momentum)
         self.batch_norm_epsilon = float(batch_norm_epsilon)
+        self.synchronized_batch_norm = bool(synchronized_batch_norm)
         bn_args = dict(
             batch_norm_momentum=self.batch_norm_momentum,
             batch_norm_epsilon=self.batch_norm_epsilon,
+            synchronized_batch_norm=self.synchronized_batch_norm,
             dtype=self.dtype_policy,
         )
         inner = max(1, self.output_channels // 4)
@@ -100,5 +104,6 @@ class MultiScaleContextualFeatures(keras.layers.Layer):
             dilation_rates=self.dilation_rates,
             batch_norm_momentum=self.batch_norm_momentum,
             batch_norm_epsilon=self.batch_norm_epsilon,
+            synchronized_batch_norm=self.synchronized_batch_norm,
         )
         return config

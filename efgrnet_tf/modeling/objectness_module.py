@@ -28,7 +28,8 @@ class FeatureFusion(keras.layers.Layer):
         norm_channels: output channels of Norm.
         downsample_channels: output channels of D, or None for no D.
         pre_activation: ReLU before Norm's conv.
-        batch_norm_momentum, batch_norm_epsilon: of every BN.
+        batch_norm_momentum, batch_norm_epsilon, synchronized_batch_norm: of every BN
+            (`synchronized` = batch statistics over all replicas).
     """
 
     def __init__(
@@ -38,6 +39,7 @@ class FeatureFusion(keras.layers.Layer):
         pre_activation=False,
         batch_norm_momentum=0.99,
         batch_norm_epsilon=1e-5,
+        synchronized_batch_norm=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -46,9 +48,11 @@ class FeatureFusion(keras.layers.Layer):
         self.pre_activation = bool(pre_activation)
         self.batch_norm_momentum = float(batch_norm_momentum)
         self.batch_norm_epsilon = float(batch_norm_epsilon)
+        self.synchronized_batch_norm = bool(synchronized_batch_norm)
         bn_args = dict(
             batch_norm_momentum=self.batch_norm_momentum,
             batch_norm_epsilon=self.batch_norm_epsilon,
+            synchronized_batch_norm=self.synchronized_batch_norm,
             dtype=self.dtype_policy,
         )
         self.downsample = None
@@ -82,5 +86,6 @@ class FeatureFusion(keras.layers.Layer):
             pre_activation=self.pre_activation,
             batch_norm_momentum=self.batch_norm_momentum,
             batch_norm_epsilon=self.batch_norm_epsilon,
+            synchronized_batch_norm=self.synchronized_batch_norm,
         )
         return config

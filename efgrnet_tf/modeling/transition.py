@@ -20,7 +20,8 @@ class TransitionBlock(keras.layers.Layer):
     Args:
         output_channels: channels after the final 1x1 ConvBN.
         num_residual_blocks: small bottlenecks before it (2 at stride 8, else 0).
-        batch_norm_momentum, batch_norm_epsilon: of every BN.
+        batch_norm_momentum, batch_norm_epsilon, synchronized_batch_norm: of every BN
+            (`synchronized` = batch statistics over all replicas).
     """
 
     def __init__(
@@ -29,6 +30,7 @@ class TransitionBlock(keras.layers.Layer):
         num_residual_blocks=0,
         batch_norm_momentum=0.99,
         batch_norm_epsilon=1e-5,
+        synchronized_batch_norm=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -36,6 +38,7 @@ class TransitionBlock(keras.layers.Layer):
         self.num_residual_blocks = int(num_residual_blocks)
         self.batch_norm_momentum = float(batch_norm_momentum)
         self.batch_norm_epsilon = float(batch_norm_epsilon)
+        self.synchronized_batch_norm = bool(synchronized_batch_norm)
         self.blocks = []
         self.project = None
 
@@ -45,6 +48,7 @@ class TransitionBlock(keras.layers.Layer):
             kernel_size,
             batch_norm_momentum=self.batch_norm_momentum,
             batch_norm_epsilon=self.batch_norm_epsilon,
+            synchronized_batch_norm=self.synchronized_batch_norm,
             name=name,
             dtype=self.dtype_policy,
         )
@@ -85,5 +89,6 @@ class TransitionBlock(keras.layers.Layer):
             num_residual_blocks=self.num_residual_blocks,
             batch_norm_momentum=self.batch_norm_momentum,
             batch_norm_epsilon=self.batch_norm_epsilon,
+            synchronized_batch_norm=self.synchronized_batch_norm,
         )
         return config

@@ -158,3 +158,36 @@ def test_missing_pretrained_file_is_an_error_naming_it(tmp_path):
     cfg = config_from_dict({"model": {"image_size": 64, "pretrained_backbone": missing}})
     with pytest.raises(FileNotFoundError, match=r"no_such_vgg16\.h5"):
         efgrnet_tf.build_model(cfg)
+
+
+def test_sync_batch_norm_switch_reaches_every_batch_norm_layer():
+    cfg = tiny_config(backbone="resnet101")
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, sync_batch_norm=True))
+    model = efgrnet_tf.build_model(cfg)
+    batch_norms = [
+        layer
+        for layer in model._flatten_layers(include_self=False, recursive=True)
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    assert len(batch_norms) > 100
+    assert all(layer.synchronized for layer in batch_norms)
+
+
+def test_new_layers_are_initialised_as_spec_says():
+    model = efgrnet_tf.build_model(tiny_config())
+    layers = list(model._flatten_layers(include_self=False, recursive=True))
+    convs = [layer for layer in layers if hasattr(layer, "kernel_initializer")]
+    assert len(convs) > 40
+    for layer in convs:
+        config = keras.initializers.serialize(layer.kernel_initializer)["config"]
+        assert (config["scale"], config["mode"], config["distribution"]) == (
+            2.0,
+            "fan_out",
+            "untruncated_normal",
+        ), layer.name
+        if getattr(layer, "bias", None) is not None:
+            np.testing.assert_array_equal(layer.bias.numpy(), 0.0, err_msg=layer.name)
+    for layer in layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            np.testing.assert_array_equal(layer.gamma.numpy(), 1.0, err_msg=layer.name)
+            np.testing.assert_array_equal(layer.beta.numpy(), 0.0, err_msg=layer.name)

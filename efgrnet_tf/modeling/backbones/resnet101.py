@@ -25,15 +25,20 @@ _STAGES = ((2, 3, 64, 1), (3, 4, 128, 2), (4, 23, 256, 2), (5, 3, 512, 2))
 
 
 def resnet101_features(
-    images, *, width_multiplier=1.0, batch_norm_momentum=0.99, batch_norm_epsilon=1e-5
+    images,
+    *,
+    width_multiplier=1.0,
+    batch_norm_momentum=0.99,
+    batch_norm_epsilon=1e-5,
+    synchronized_batch_norm=False,
 ):
     """Applies the ResNet-101 trunk, the res5 reduction and the res6 extras.
 
     Args:
         images: `[B, S, S, 3]` preprocessed (BGR, mean-subtracted, "caffe" style) float tensor.
         width_multiplier: scales every channel count.
-        batch_norm_momentum: of every BN; `batch_norm_epsilon`: of the res6 extras only (the
-            trunk keeps Keras's 1.001e-5).
+        batch_norm_momentum, synchronized_batch_norm: of every BN; `batch_norm_epsilon`: of
+            the res6 extras only (the trunk keeps Keras's 1.001e-5).
 
     Returns:
         dict of the four detection sources: `res3` `[B, S/8, S/8, 512w]`, `res4`
@@ -56,7 +61,10 @@ def resnet101_features(
 
     def bn(x, name):
         return keras.layers.BatchNormalization(
-            momentum=batch_norm_momentum, epsilon=RESNET_BN_EPSILON, name=name
+            momentum=batch_norm_momentum,
+            epsilon=RESNET_BN_EPSILON,
+            synchronized=synchronized_batch_norm,
+            name=name,
         )(x)
 
     def block(x, filters, stride, shortcut_conv, name):
@@ -90,7 +98,11 @@ def resnet101_features(
             )
         outputs[stage] = x
     res5_reduced = conv(outputs[5], channels(512), 1, "res5_reduce")
-    bn_args = dict(batch_norm_momentum=batch_norm_momentum, batch_norm_epsilon=batch_norm_epsilon)
+    bn_args = dict(
+        batch_norm_momentum=batch_norm_momentum,
+        batch_norm_epsilon=batch_norm_epsilon,
+        synchronized_batch_norm=synchronized_batch_norm,
+    )
     res6 = ConvBN(channels(256), 1, name="res6_1", **bn_args)(outputs[5])
     res6 = ConvBN(channels(256), 3, 2, name="res6_2", **bn_args)(res6)
     return {"res3": outputs[3], "res4": outputs[4], "res5": res5_reduced, "res6": res6}

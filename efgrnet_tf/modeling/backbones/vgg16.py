@@ -34,6 +34,7 @@ def vgg16_features(
     batch_norm=False,
     batch_norm_momentum=0.99,
     batch_norm_epsilon=1e-5,
+    synchronized_batch_norm=False,
 ):
     """Applies the VGG16 trunk and extras to a symbolic image batch.
 
@@ -41,14 +42,19 @@ def vgg16_features(
         images: `[B, S, S, 3]` preprocessed (BGR, mean-subtracted) float tensor.
         width_multiplier: scales every channel count.
         batch_norm: add BN after every trunk conv (not in the paper).
-        batch_norm_momentum, batch_norm_epsilon: for the extras (and `batch_norm`).
+        batch_norm_momentum, batch_norm_epsilon, synchronized_batch_norm: for the extras (and
+            `batch_norm`).
 
     Returns:
         dict of the four detection sources: `conv4_3` `[B, S/8, S/8, 512w]`, `fc7`
         `[B, S/16, S/16, 1024w]`, `conv8_2` `[B, S/32, S/32, 256w]`, `conv9_2`
         `[B, S/64, S/64, 256w]` (w = width_multiplier; ReLU outputs, no normalisation).
     """
-    bn_args = dict(batch_norm_momentum=batch_norm_momentum, batch_norm_epsilon=batch_norm_epsilon)
+    bn_args = dict(
+        batch_norm_momentum=batch_norm_momentum,
+        batch_norm_epsilon=batch_norm_epsilon,
+        synchronized_batch_norm=synchronized_batch_norm,
+    )
 
     def conv(x, filters, kernel_size, name, dilation_rate=1):
         x = keras.layers.Conv2D(
@@ -63,7 +69,10 @@ def vgg16_features(
         )(x)
         if batch_norm:
             x = keras.layers.BatchNormalization(
-                momentum=batch_norm_momentum, epsilon=batch_norm_epsilon, name=f"{name}_bn"
+                momentum=batch_norm_momentum,
+                epsilon=batch_norm_epsilon,
+                synchronized=synchronized_batch_norm,
+                name=f"{name}_bn",
             )(x)
             x = keras.layers.ReLU(name=f"{name}_relu")(x)
         return x
