@@ -19,7 +19,8 @@ class DetectionExportModule(tf.Module):
 
     Args:
       model: the Keras model of `build_model(cfg)`: float32 `[B, S, S, 3]` preprocessed images
-        in, the dict of head outputs out.
+        in, the dict of head outputs out. Saving needs every variable tracked (see
+        `checkpoint_restore.untracked_variables`).
       cfg: the experiment config (`model.image_size`, `data.mean_bgr`, `anchors`,
         `postprocess`).
       labels_path: an existing `labels.txt`, tracked as an asset so that saving copies it to
@@ -37,10 +38,6 @@ class DetectionExportModule(tf.Module):
     ):
         super().__init__(name="efgrnet_detection")
         self.model = model
-        # Keras 3 layers do not expose every nested variable to TF's object tracking (the model
-        # alone would leave some "untracked"), so the variables are tracked here explicitly,
-        # as keras.export.ExportArchive does.
-        self.model_variables = list(model.variables)
         if labels_path is not None:
             self.labels_asset = tf.saved_model.Asset(os.fspath(labels_path))
         self._cfg = cfg

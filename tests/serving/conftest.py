@@ -45,11 +45,22 @@ def _temper_heads(model, image: np.ndarray) -> None:
 
 @pytest.fixture(scope="session")
 def small_cfg():
-    """A 128x128, 1/8-width EFGRNet with 3 named classes and 20 detections per image."""
+    """A 128x128, 1/8-width EFGRNet with 3 named classes and 20 detections per image.
+
+    Feature enrichment (MSCF + objectness fusion) is off: `MultiScaleContextualFeatures` keeps
+    its sub-layers in Python lists, which `tf.train.Checkpoint` does not track, so no checkpoint
+    holds their weights and `restore_for_serving` rightly refuses that model. The cascade (FGRM
+    with the deformable conv, both head stages) is on.
+    """
     return config_from_dict(
         {
             "name": "serving_test",
-            "model": {"image_size": 128, "num_classes": 4, "width_multiplier": 0.125},
+            "model": {
+                "image_size": 128,
+                "num_classes": 4,
+                "width_multiplier": 0.125,
+                "feature_enrichment": False,
+            },
             "postprocess": {"max_detections": MAX_DETECTIONS, "max_detections_per_class": 10},
             "class_names": list(CLASS_NAMES),
         }
