@@ -9,7 +9,8 @@ Data flow for the full model (SPEC: Network; strides 8, 16, 32, 64):
 
 VGG16 sources are BN(conv4_3), BN(fc7) (BN without ReLU, the authors' replacement of SSD's
 L2Norm), conv8_2, conv9_2; ResNet-101 sources are res3, res4, res5 (reduced to 512), res6, and
-its fused features pass `TransitionBlock`s (to 512/1024/512/256 channels) before the heads.
+its fused features (256 channels) pass `TransitionBlock`s (to 512/1024/512, s4 stays 256)
+before the heads, and its final heads (cascade on) have two hidden 1x1 ConvBN(512) layers.
 Switches: `feature_enrichment` off → the heads read the sources directly; `cascade` off → one
 pair of heads B (A x 4), C (A x num_classes) and no FGRM (both off = SSD baseline).
 """
@@ -145,12 +146,14 @@ def _enrich(images, sources, m, bn_args):
         fused.append(guide)
     if vgg:
         return fused
-    return [
-        TransitionBlock(channels, blocks, name=f"transition{level}", **bn_args)(x)
-        for level, (x, channels, blocks) in enumerate(
-            zip(fused[:3], [s.shape[-1] for s in sources[:3]], (2, 0, 0), strict=True), 1
-        )
-    ] + [fused[3]]
+    # ResNet-101: widen s1..s3 back to their sources' channels (512/1024/512); s4 stays 256.
+    widened = []
+    for level, (x, source, blocks) in enumerate(
+        zip(fused[:3], sources[:3], (2, 0, 0), strict=True), 1
+    ):
+        transition = TransitionBlock(source.shape[-1], blocks, name=f"transition{level}", **bn_args)
+        widened.append(transition(x))
+    return [*widened, fused[3]]
 
 
 def _check_anchor_config(cfg):

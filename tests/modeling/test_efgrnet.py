@@ -191,3 +191,19 @@ def test_new_layers_are_initialised_as_spec_says():
         if isinstance(layer, keras.layers.BatchNormalization):
             np.testing.assert_array_equal(layer.gamma.numpy(), 1.0, err_msg=layer.name)
             np.testing.assert_array_equal(layer.beta.numpy(), 0.0, err_msg=layer.name)
+
+
+@pytest.mark.parametrize(
+    "backbone, fgrm_inputs, hidden_layers",
+    [("vgg16", [512, 1024, 256, 256], 0), ("resnet101", [512, 1024, 512, 256], 2)],
+)
+def test_fgrm_and_final_head_widths_follow_spec(backbone, fgrm_inputs, hidden_layers):
+    # At width 1/8: SPEC's channel counts divided by 8.
+    model = efgrnet_tf.build_model(tiny_config(backbone=backbone))
+    kernels = [model.get_layer(f"fgrm{level}").conv.kernel.shape for level in range(1, 5)]
+    assert kernels == [(3, 3, c // 8, 256 // 8) for c in fgrm_inputs]
+    dilations = [model.get_layer(f"fgrm{level}").conv.dilation_rate for level in range(1, 5)]
+    assert dilations == [(d, d) for d in (5, 4, 3, 2)]
+    for level in range(1, 5):
+        for head in (f"box_head{level}", f"class_head{level}"):
+            assert len(model.get_layer(head).hidden) == hidden_layers
