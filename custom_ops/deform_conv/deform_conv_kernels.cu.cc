@@ -162,14 +162,14 @@ __global__ void GemmKernel(int64_t m_size, int64_t n_size, int64_t k_size, const
                            float* c, bool accumulate) {
   __shared__ float a_tile[kTile][kTile + 1];
   __shared__ float b_tile[kTile][kTile + 1];
-  const int64_t m = blockIdx.y * int64_t{kTile} + threadIdx.y;
-  const int64_t n = blockIdx.x * int64_t{kTile} + threadIdx.x;
+  // Rows on grid x, whose limit is 2^31 - 1 blocks (grid y stops at 65535).
+  const int64_t m = blockIdx.x * int64_t{kTile} + threadIdx.y;
+  const int64_t n = blockIdx.y * int64_t{kTile} + threadIdx.x;
   float sum = 0.0f;
   for (int64_t k0 = 0; k0 < k_size; k0 += kTile) {
-    const int64_t a_row = blockIdx.y * int64_t{kTile} + threadIdx.y;
     const int64_t a_col = k0 + threadIdx.x;
     a_tile[threadIdx.y][threadIdx.x] =
-        (a_row < m_size && a_col < k_size) ? a[a_row * a_m + a_col * a_k] : 0.0f;
+        (m < m_size && a_col < k_size) ? a[m * a_m + a_col * a_k] : 0.0f;
     const int64_t b_row = k0 + threadIdx.y;
     b_tile[threadIdx.y][threadIdx.x] =
         (b_row < k_size && n < n_size) ? b[b_row * b_k + n * b_n] : 0.0f;
@@ -187,8 +187,8 @@ void Gemm(int64_t m_size, int64_t n_size, int64_t k_size, const float* a, int64_
           int64_t a_k, const float* b, int64_t b_k, int64_t b_n, float* c, bool accumulate,
           cudaStream_t stream) {
   const dim3 threads(kTile, kTile);
-  const dim3 blocks(static_cast<unsigned int>((n_size + kTile - 1) / kTile),
-                    static_cast<unsigned int>((m_size + kTile - 1) / kTile));
+  const dim3 blocks(static_cast<unsigned int>((m_size + kTile - 1) / kTile),
+                    static_cast<unsigned int>((n_size + kTile - 1) / kTile));
   GemmKernel<<<blocks, threads, 0, stream>>>(m_size, n_size, k_size, a, a_m, a_k, b, b_k, b_n,
                                              c, accumulate);
 }
