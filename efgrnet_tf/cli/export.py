@@ -9,9 +9,12 @@ serving the export with TF Serving.
 
 from __future__ import annotations
 
+import sys
+
 from absl import app, flags, logging
 
 from efgrnet_tf.config import load_config
+from efgrnet_tf.serving.checkpoint_restore import UntrackedVariablesError
 from efgrnet_tf.serving.exporter import DEFORM_CONV_IMPLEMENTATIONS, export_saved_model
 
 _CONFIG = flags.DEFINE_string("config", None, "Experiment YAML the checkpoint was trained with.")
@@ -39,20 +42,25 @@ _JIT_COMPILE = flags.DEFINE_bool(
 )
 
 
-def main(argv: list[str]) -> None:
+def main(argv: list[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     cfg = load_config(_CONFIG.value, _OVERRIDES.value)
-    path = export_saved_model(
-        cfg,
-        _CHECKPOINT.value,
-        _EXPORT_DIR.value,
-        version=_VERSION.value,
-        deform_conv_implementation=_DEFORM_CONV_IMPLEMENTATION.value,
-        jit_compile=_JIT_COMPILE.value,
-    )
+    try:
+        path = export_saved_model(
+            cfg,
+            _CHECKPOINT.value,
+            _EXPORT_DIR.value,
+            version=_VERSION.value,
+            deform_conv_implementation=_DEFORM_CONV_IMPLEMENTATION.value,
+            jit_compile=_JIT_COMPILE.value,
+        )
+    except (FileExistsError, FileNotFoundError, UntrackedVariablesError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     logging.info("exported %s", path)
     print(path)
+    return 0
 
 
 def run() -> None:

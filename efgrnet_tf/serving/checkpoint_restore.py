@@ -14,6 +14,10 @@ import tensorflow as tf
 from efgrnet_tf.training.checkpointing import restore_model_weights
 
 
+class UntrackedVariablesError(ValueError):
+    """The model has variables that no `tf.train.Checkpoint` of it can hold."""
+
+
 def untracked_variables(model: keras.Model) -> list[str]:
     """Paths of the model's variables that `tf.train.Checkpoint(model=model)` cannot reach."""
     reachable = {id(obj) for obj in tf.train.TrackableView(model).descendants()}
@@ -24,14 +28,14 @@ def restore_for_serving(model: keras.Model, checkpoint: str) -> str:
     """Restores the model's weights from `checkpoint` (a path or a folder); returns the path.
 
     Raises:
-      ValueError: some model variables are invisible to checkpoints, so no checkpoint can
-        hold their trained values; the message lists them.
+      UntrackedVariablesError: some model variables are invisible to checkpoints, so no
+        checkpoint can hold their trained values; the message lists them.
       FileNotFoundError: no checkpoint at `checkpoint`.
     """
     missing = untracked_variables(model)
     if missing:
         shown = ", ".join(missing[:6]) + (", ..." if len(missing) > 6 else "")
-        raise ValueError(
+        raise UntrackedVariablesError(
             f"{len(missing)} of the model's {len(model.variables)} variables are not tracked "
             f"by tf.train.Checkpoint, so no checkpoint holds their trained values: {shown}. "
             "A custom layer keeps sub-layers where TensorFlow's object tracking does not see "

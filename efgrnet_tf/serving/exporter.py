@@ -99,7 +99,7 @@ def export_saved_model(
     Raises:
       FileExistsError: the version folder exists (checked before anything is built).
       FileNotFoundError: no checkpoint at `checkpoint`.
-      ValueError: the model has variables no checkpoint can hold (see
+      UntrackedVariablesError: the model has variables no checkpoint can hold (see
         `checkpoint_restore.restore_for_serving`).
     """
     target = version_dir(export_base_dir, version)

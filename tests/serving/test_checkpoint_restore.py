@@ -7,7 +7,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from efgrnet_tf.serving.checkpoint_restore import restore_for_serving, untracked_variables
+from efgrnet_tf.serving.checkpoint_restore import (
+    UntrackedVariablesError,
+    restore_for_serving,
+    untracked_variables,
+)
 
 
 class TwoDense(keras.layers.Layer):
@@ -35,7 +39,9 @@ def small_model(in_list: bool) -> keras.Model:
 def test_layers_in_a_list_are_reported_untracked():
     model = small_model(in_list=True)
     assert sorted(untracked_variables(model)) == sorted(v.path for v in model.variables)
-    with pytest.raises(ValueError, match=r"4 of the model's 4 variables are not tracked"):
+    with pytest.raises(
+        UntrackedVariablesError, match=r"4 of the model's 4 variables are not tracked"
+    ):
         restore_for_serving(model, "/nonexistent/checkpoint")
 
 

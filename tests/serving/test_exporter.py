@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from serving_helpers import CLASS_NAMES
+from serving_helpers import CLASS_NAMES, REPO_ROOT, run_python
 from stock_tf_probe import graph_op_types
 
 from efgrnet_tf.serving.exporter import (
@@ -76,3 +76,25 @@ def test_custom_op_export_puts_our_op_in_the_graph(small_cfg, trained_model, tmp
     )
     assert path == os.path.join(tmp_path, "1")
     assert "EfgrnetDeformConv2D" in graph_op_types(path)
+
+
+@pytest.mark.slow
+def test_export_script_refuses_an_existing_version_with_a_readable_error(
+    export_base, trained_model
+):
+    _, checkpoint_dir, config_path = trained_model
+    result = run_python(
+        [
+            os.path.join(REPO_ROOT, "scripts", "export.py"),
+            f"--config={config_path}",
+            f"--checkpoint={checkpoint_dir}",
+            f"--export_dir={export_base}",
+            "--version=1",
+        ],
+        cwd=REPO_ROOT,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: export version {os.path.join(export_base, '1')} already exists; pass another "
+        "--version or leave it out to get the next free one (2)"
+    )
