@@ -49,7 +49,9 @@ def _load():
         )
     try:
         library = tf.load_op_library(LIBRARY_PATH)
-    except (tf.errors.NotFoundError, tf.errors.AlreadyExistsError, OSError) as error:
+    except (tf.errors.OpError, OSError) as error:
+        # NotFoundError: dlopen failed (e.g. built against another TensorFlow); AlreadyExists:
+        # another copy of the library registered the ops first.
         return None, f"tf.load_op_library({LIBRARY_PATH}) failed: {error}"
     _register_gradient(library)
     return library, None

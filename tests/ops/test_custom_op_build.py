@@ -77,6 +77,21 @@ def test_library_loads_and_registers_both_ops(library):
     assert {"strides", "padding", "dilations", "deformable_groups", "use_mask", "T"} <= attrs
 
 
+def test_missing_or_broken_library_gives_none_and_a_reason(monkeypatch, tmp_path):
+    # The uncached loader, so the real library stays loaded for the other tests.
+    load = custom_op_library._load.__wrapped__
+    monkeypatch.setattr(custom_op_library, "LIBRARY_PATH", str(tmp_path / "missing.so"))
+    library, reason = load()
+    assert library is None
+    assert "does not exist" in reason
+    broken = tmp_path / "broken.so"
+    broken.write_bytes(b"not an ELF file")
+    monkeypatch.setattr(custom_op_library, "LIBRARY_PATH", str(broken))
+    library, reason = load()
+    assert library is None
+    assert "failed" in reason
+
+
 @pytest.mark.skipif(shutil.which("readelf") is None, reason="needs binutils' readelf")
 def test_library_needs_no_cuda_shared_library():
     dynamic = subprocess.run(
