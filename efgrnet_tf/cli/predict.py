@@ -4,29 +4,22 @@
     efgrnet-predict --config configs/voc_vgg16_320.yaml --checkpoint runs/voc320 \
         --output_dir out images/
 
-Writes `output_dir/detections.json`, a list with one entry per image,
-`{"file", "image_size_hw", "detections": [{"class_id", "class_name", "score",
-"box_yxyx_normalized", "box_yxyx_abs"}, ...]}` (absolute boxes in pixels), and
-`output_dir/<image stem>.png` with the boxes, names and scores drawn.
+Writes `output_dir/detections.json` and `output_dir/<image stem>.png`, see
+`efgrnet_tf.serving.predict_files.predict_images`.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterable, Sequence
+import sys
 
-import numpy as np
-from absl import app, flags, logging
-from PIL import Image
+from absl import app, flags
 
 from efgrnet_tf.config import load_config
 from efgrnet_tf.serving import predictor
-from efgrnet_tf.serving.detection_records import detection_records
+from efgrnet_tf.serving.checkpoint_restore import UntrackedVariablesError
+from efgrnet_tf.serving.predict_files import list_images, predict_images
 from efgrnet_tf.serving.predictor import Detector
-from efgrnet_tf.visualization import draw_boxes
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
 _SAVED_MODEL_DIR = flags.DEFINE_string(
     "saved_model_dir", None, "An export version folder (BASE/N); or give --config/--checkpoint."
@@ -42,73 +35,6 @@ _SCORE_THRESHOLD = flags.DEFINE_float(
 )
 
 
-def list_images(paths: Iterable[str]) -> list[str]:
-    """The files of `paths`, with folders replaced by their image files (sorted, not recursive).
-
-    Raises:
-      FileNotFoundError: a path does not exist or a folder holds no image.
-    """
-    images = []
-    for path in paths:
-        if os.path.isdir(path):
-            found = sorted(
-                os.path.join(path, name)
-                for name in os.listdir(path)
-                if name.lower().endswith(IMAGE_EXTENSIONS)
-            )
-            if not found:
-                raise FileNotFoundError(f"no {'/'.join(IMAGE_EXTENSIONS)} images in {path}")
-            images.extend(found)
-        elif os.path.isfile(path):
-            images.append(path)
-        else:
-            raise FileNotFoundError(f"no such image file or folder: {path}")
-    return images
-
-
-def predict_images(
-    detector: Detector, image_paths: Sequence[str], output_dir: str, score_threshold: float
-) -> list[dict]:
-    """Runs `detector` on each image, writes `detections.json` and one PNG per image.
-
-    Returns:
-      The entries written to `detections.json`.
-    """
-    os.makedirs(output_dir, exist_ok=True)
-    results, used_names = [], set()
-    for path in image_paths:
-        with Image.open(path) as image:
-            pixels = np.asarray(image.convert("RGB"))
-        detections = detector(pixels)
-        records = detection_records(
-            detections, pixels.shape[:2], detector.class_names, score_threshold
-        )
-        results.append(
-            {"file": path, "image_size_hw": list(pixels.shape[:2]), "detections": records}
-        )
-        drawing = draw_boxes(
-            pixels,
-            np.array([r["box_yxyx_normalized"] for r in records]).reshape(-1, 4),
-            [r["class_id"] for r in records],
-            [r["score"] for r in records],
-            detector.class_names,
-        )
-        drawing.save(os.path.join(output_dir, _unique_png_name(path, used_names)))
-        logging.info("%s: %d detections", path, len(records))
-    with open(os.path.join(output_dir, "detections.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    return results
-
-
-def _unique_png_name(path: str, used: set[str]) -> str:
-    stem = os.path.splitext(os.path.basename(path))[0]
-    name, i = f"{stem}.png", 1
-    while name in used:
-        name, i = f"{stem}_{i}.png", i + 1
-    used.add(name)
-    return name
-
-
 def load_detector() -> Detector:
     """The detector the flags name: an export, or a config and a checkpoint."""
     if _SAVED_MODEL_DIR.value:
@@ -122,12 +48,18 @@ def load_detector() -> Detector:
     )
 
 
-def main(argv: list[str]) -> None:
+def main(argv: list[str]) -> int:
     if len(argv) < 2:
         raise app.UsageError("give one or more image files or folders")
-    image_paths = list_images(argv[1:])
-    predict_images(load_detector(), image_paths, _OUTPUT_DIR.value, _SCORE_THRESHOLD.value)
+    try:
+        image_paths = list_images(argv[1:])
+        detector = load_detector()
+    except (FileNotFoundError, UntrackedVariablesError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    predict_images(detector, image_paths, _OUTPUT_DIR.value, _SCORE_THRESHOLD.value)
     print(os.path.join(_OUTPUT_DIR.value, "detections.json"))
+    return 0
 
 
 def run() -> None:
