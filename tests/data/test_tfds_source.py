@@ -99,7 +99,12 @@ def test_voc_keeps_difficult_flags_and_one_based_labels(tmp_path):
     assert ground_truth[0].classes.tolist() == [4, 1]
     assert ground_truth[0].is_difficult.tolist() == [True, False]
     assert batch["images"].shape == (2, 64, 64, 3)
-    np.testing.assert_allclose(batch["boxes"][0, :2], [[0.1, 0.2, 0.3, 0.4], [0.5, 0.5, 0.9, 0.8]])
+    # tfds VOC boxes are 1-based pixel indices / size: shifted by one pixel to (xmin - 1) / W.
+    np.testing.assert_allclose(
+        batch["boxes"][0, :2],
+        [[0.1 - 1 / 30, 0.2 - 1 / 40, 0.3, 0.4], [0.5 - 1 / 30, 0.5 - 1 / 40, 0.9, 0.8]],
+        atol=1e-6,
+    )
     assert batch["classes"][0, :3].numpy().tolist() == [4, 1, -1]
     assert batch["original_size_hw"].numpy().tolist() == [[30, 40], [20, 10]]
 

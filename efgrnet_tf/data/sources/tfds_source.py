@@ -2,6 +2,11 @@
 
 Splits are named `"<dataset>/<config>:<split>"`, e.g. `"voc/2007:trainval"`. Images are left
 encoded (`SkipDecoding`) so that shuffling and sharding move bytes, not pixels.
+
+tfds stores VOC boxes as `xmin / width` of the 1-based inclusive pixel indices; they are
+shifted to the continuous convention of `voc_folder` (`(xmin - 1) / width`), so both VOC
+readers give identical boxes. Boxes are clipped to the image and boxes without area dropped
+(`records.clip_and_drop_degenerate`).
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from efgrnet_tf.data.label_maps import COCO_CATEGORY_IDS, COCO_CLASS_NAMES, VOC_CLASS_NAMES
+from efgrnet_tf.data.records import clip_and_drop_degenerate, image_size_from_header
 
 
 def parse_split(split_spec: str) -> tuple[str, str]:
@@ -62,15 +68,22 @@ def tfds_records(
         read_config=tfds.ReadConfig(input_context=input_context),
     )
     to_record = _voc_record if name.startswith("voc") else _coco_record
-    return dataset.map(to_record, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return dataset.map(
+        lambda example: clip_and_drop_degenerate(to_record(example)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
 
 
 def _voc_record(example: dict) -> dict[str, tf.Tensor]:
     objects = example["objects"]
     num_boxes = tf.shape(objects["label"])[0]
+    size_hw = tf.cast(image_size_from_header(example["image"]), tf.float32)
+    one_pixel = tf.stack([1.0 / size_hw[0], 1.0 / size_hw[1], 0.0, 0.0])
+    boxes = tf.reshape(tf.cast(objects["bbox"], tf.float32), [-1, 4])
     return {
         "image_encoded": example["image"],
-        "boxes": tf.reshape(tf.cast(objects["bbox"], tf.float32), [-1, 4]),
+        "boxes": boxes - one_pixel,
         "classes": tf.cast(objects["label"], tf.int32) + 1,
         "is_difficult": tf.cast(objects["is_difficult"], tf.bool),
         "is_crowd": tf.zeros([num_boxes], tf.bool),
