@@ -6,6 +6,8 @@ where `efgrnet_tf` is not importable. The report holds:
 - `unregistered_op_types`: those missing from this process' (stock TensorFlow) op registry;
 - `image_tensor`: `serving_default` run on each image alone (uint8 decoded here);
 - `image_bytes`: `serve_image_bytes` run once on all the encoded files as one batch;
+- `jpeg_bytes` / `jpeg_tensor`: the first image re-encoded as JPEG here, through
+  `serve_image_bytes`, and its JPEG-decoded pixels through `serving_default`;
 - `efgrnet_tf_imported`: whether loading the export pulled efgrnet_tf in.
 """
 
@@ -45,12 +47,18 @@ def main(saved_model_dir, image_paths):
     image_tensor = [
         to_lists(serve_images(images=tf.io.decode_png(data, channels=3)[None])) for data in encoded
     ]
-    image_bytes = to_lists(loaded.signatures["serve_image_bytes"](encoded_images=tf.stack(encoded)))
+    serve_image_bytes = loaded.signatures["serve_image_bytes"]
+    image_bytes = to_lists(serve_image_bytes(encoded_images=tf.stack(encoded)))
+    jpeg = tf.io.encode_jpeg(tf.io.decode_png(encoded[0], channels=3), quality=90)
+    jpeg_bytes = to_lists(serve_image_bytes(encoded_images=jpeg[None]))
+    jpeg_tensor = to_lists(serve_images(images=tf.io.decode_jpeg(jpeg, channels=3)[None]))
     report = {
         "op_types": op_types,
         "unregistered_op_types": unregistered,
         "image_tensor": image_tensor,
         "image_bytes": image_bytes,
+        "jpeg_bytes": jpeg_bytes,
+        "jpeg_tensor": jpeg_tensor,
         "efgrnet_tf_imported": any(name.startswith("efgrnet_tf") for name in sys.modules),
     }
     print(json.dumps(report))

@@ -45,6 +45,11 @@ def test_image_bytes_and_image_tensor_signatures_agree(stock_tf_report):
         assert_same_detections(image_row(by_bytes, index), image_row(by_tensor, 0), atol=1e-5)
 
 
+def test_jpeg_bytes_match_their_decoded_pixels(stock_tf_report):
+    by_bytes, by_tensor = stock_tf_report["jpeg_bytes"], stock_tf_report["jpeg_tensor"]
+    assert_same_detections(image_row(by_bytes, 0), image_row(by_tensor, 0), atol=1e-5)
+
+
 def test_export_matches_the_keras_model(stock_tf_report, trained_model, small_cfg, test_images):
     model = trained_model[0]
     for pixels, by_tensor in zip(test_images[1], stock_tf_report["image_tensor"], strict=True):
