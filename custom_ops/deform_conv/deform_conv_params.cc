@@ -1,5 +1,6 @@
 #include "deform_conv_params.h"
 
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -123,9 +124,10 @@ absl::Status ValidateInputs(const DeformConvAttrs& attrs, const PartialShape& in
   if (attrs.use_mask) {
     TF_RETURN_IF_ERROR(CheckRank("mask", mask, 4, "[batch, out_h, out_w, G*kh*kw]"));
   } else if (mask.known_rank) {
-    int64_t elements = 1;
-    for (int64_t d : mask.dims) elements = (Known(d) && Known(elements)) ? elements * d : -1;
-    if (elements > 0) {
+    // Without use_mask the mask is a placeholder; anything known to hold values is a mistake.
+    const bool known_non_empty = std::all_of(mask.dims.begin(), mask.dims.end(),
+                                             [](int64_t d) { return d > 0; });
+    if (known_non_empty) {
       return Invalid(absl::StrCat("`mask` must be empty when use_mask is false, got shape ",
                                   ShapeString(mask)));
     }
