@@ -8,7 +8,7 @@ from data_fixtures import encode_image, solid_image, voc_xml, write_coco, write_
 
 from efgrnet_tf.config import config_from_dict
 from efgrnet_tf.data.info import eval_ground_truth
-from efgrnet_tf.data.pipeline import build_eval_dataset
+from efgrnet_tf.data.pipeline import build_eval_dataset, build_train_dataset
 from efgrnet_tf.data.sources.coco_json import index_coco
 
 _DOG = [("dog", 3, 3, 12, 10, False)]
@@ -60,6 +60,7 @@ def _voc_config(root):
                 "eval_split": "test",
             },
             "model": {"image_size": 64},
+            "train": {"global_batch_size": 4},
             "eval": {"batch_size": 4},
         }
     )
@@ -134,3 +135,12 @@ def test_malformed_coco_json_names_the_file(tmp_path):
 
     with pytest.raises(ValueError, match=r"instances\.json"):
         index_coco(str(annotation_file), str(tmp_path))
+
+
+def test_training_runs_through_bad_data_for_several_epochs(bad_voc_tree):
+    cfg = _voc_config(bad_voc_tree)
+    batches = list(build_train_dataset(cfg).take(5))  # 20 images: > 2 epochs of 7 usable
+
+    image_ids = set(np.concatenate([b["image_id"].numpy() for b in batches]).tolist())
+    assert image_ids <= {1, 3, 4, 5, 6, 7, 8}
+    assert all(b["images"].shape == (4, 64, 64, 3) for b in batches)
