@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 
@@ -10,8 +11,12 @@ import tensorflow as tf
 STRATEGY_NAMES = ("default", "mirrored", "multi_worker_mirrored")
 
 
+@functools.cache
 def create_strategy(name: str) -> tf.distribute.Strategy:
-    """Returns the strategy called `name`.
+    """Returns the strategy called `name`, one instance per name and process.
+
+    (Two MirroredStrategy instances over the same devices in one process reuse collective-op
+    keys and fail with shape mismatches, hence the cache.)
 
     - `default`: no distribution; one device (the first GPU if any, else the CPU).
     - `mirrored`: synchronous data parallelism over all local GPUs (all logical CPUs when there

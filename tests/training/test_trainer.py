@@ -92,8 +92,10 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
 
 
 def test_mirrored_on_two_devices_matches_one_device_on_the_same_global_batch(tmp_path):
-    single = make_trainer(tmp_path / "single", "default")
-    mirrored = make_trainer(tmp_path / "mirrored", "mirrored")
+    # Synchronised BatchNorm: statistics over the global batch, as on one device.
+    single = make_trainer(tmp_path / "single", "default", sync_batch_norm=True)
+    mirrored = make_trainer(tmp_path / "mirrored", "mirrored", sync_batch_norm=True)
+    assert mirrored.model.get_layer("block").bn.synchronized
     assert mirrored.strategy.num_replicas_in_sync == 2
     for _ in range(3):
         single_losses = single._train_step(single._iterator)
@@ -115,9 +117,20 @@ def restore_dtype_policy():
 
 def test_mixed_precision_computes_in_float16_with_a_loss_scale(tmp_path, restore_dtype_policy):
     trainer = make_trainer(tmp_path, mixed_precision=True, epochs=1)
-    assert trainer.model.get_layer("conv").compute_dtype == "float16"
-    assert trainer.model.get_layer("conv").kernel.dtype == "float32"
+    conv = trainer.model.get_layer("block").conv
+    assert conv.compute_dtype == "float16"
+    assert conv.kernel.dtype == "float32"
     assert isinstance(trainer.optimizer, keras.optimizers.LossScaleOptimizer)
     summary = trainer.train()
     assert np.isfinite(summary["loss/total"])
     assert int(trainer.optimizer.iterations.numpy()) == summary["final_step"] == 4
+
+
+def test_without_sync_batch_norm_replicas_normalise_their_own_share(tmp_path):
+    # The check above could not fail if the split did not matter: here it must.
+    single = make_trainer(tmp_path / "single", "default")
+    mirrored = make_trainer(tmp_path / "mirrored", "mirrored")
+    assert not mirrored.model.get_layer("block").bn.synchronized
+    single_total = float(single._train_step(single._iterator)["total"])
+    mirrored_total = float(mirrored._train_step(mirrored._iterator)["total"])
+    assert abs(single_total - mirrored_total) > 1e-4 * abs(single_total)

@@ -34,16 +34,23 @@ def stand_in_config(**train_overrides):
     return config_from_dict({"name": "stand_in", "train": train})
 
 
-def build_stand_in_model(cfg) -> keras.Model:
-    """Conv + synchronised BatchNorm + dense: [B, 8, 8, 3] -> {"prediction": [B, 2]}.
+class ConvBNReLU(keras.layers.Layer):
+    """A layer holding its BatchNorm as an attribute, like the detector's ConvBN."""
 
-    BatchNorm statistics over the global batch make replica count irrelevant to the outputs.
-    """
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.conv = keras.layers.Conv2D(4, 3, padding="same", use_bias=False, name="conv")
+        self.bn = keras.layers.BatchNormalization(name="bn")
+
+    def call(self, inputs, training=None):
+        return keras.ops.relu(self.bn(self.conv(inputs), training=training))
+
+
+def build_stand_in_model(cfg) -> keras.Model:
+    """Conv + BatchNorm (nested in a block) + dense: [B, 8, 8, 3] -> {"prediction": [B, 2]}."""
     del cfg
     images = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3), name="images")
-    x = keras.layers.Conv2D(4, 3, padding="same", use_bias=False, name="conv")(images)
-    x = keras.layers.BatchNormalization(synchronized=True, name="bn")(x)
-    x = keras.layers.ReLU()(x)
+    x = ConvBNReLU(name="block")(images)
     x = keras.layers.GlobalAveragePooling2D()(x)
     prediction = keras.layers.Dense(2, name="dense", dtype="float32")(x)
     return keras.Model(images, {"prediction": prediction})
