@@ -187,9 +187,12 @@ class BuildDeformConvOps(build_ext):
 
         self._compile_all(jobs, ext.depends)
 
-        # Engine variants last: for the few std:: templates they instantiate too, the linker
-        # keeps the first (baseline-flag) copy, so no AVX code leaks into shared helpers.
-        objects = sorted((obj for _, obj, _ in jobs), key=lambda o: "cpu_engine_" in o)
+        # AVX objects last: of the few std:: templates they instantiate besides their renamed
+        # Eigen, the linker keeps the first copy, built with baseline flags by another object
+        # (e.g. the baseline engine), so no AVX code runs outside the variant the CPU supports.
+        objects = sorted(
+            (obj for _, obj, _ in jobs), key=lambda o: os.path.basename(o)[:-2] in ISA_FLAGS
+        )
         link = [cxx, "-shared", *objects, "-o", self.get_ext_fullpath(ext.name), *tf_link]
         if nvcc is not None:
             link += [f"-L{_cuda_library_dir(nvcc)}", "-l:libcudart_static.a", "-ldl", "-lrt"]
