@@ -20,12 +20,13 @@ def random_interpolation_resize(
     Returns:
       float32 `[h, w, 3]` clipped to [0, 255] (cubic and Lanczos kernels overshoot).
     """
-    image = tf.cast(image, tf.float32)
     if not random_interpolation:
         return tf.image.resize(image, size_hw, method="bilinear")
+
+    def resize(method: str) -> tf.Tensor:
+        # Nearest keeps the input dtype; the others return float32.
+        return tf.cast(tf.image.resize(image, size_hw, method=method), tf.float32)
+
     index = tf.random.stateless_uniform([], seed, 0, len(INTERPOLATIONS), dtype=tf.int32)
-    branches = [
-        (lambda m=method: tf.image.resize(image, size_hw, method=m)) for method in INTERPOLATIONS
-    ]
-    resized = tf.switch_case(index, branches)
+    resized = tf.switch_case(index, [lambda m=m: resize(m) for m in INTERPOLATIONS])
     return tf.clip_by_value(tf.ensure_shape(resized, [None, None, 3]), 0.0, 255.0)

@@ -88,7 +88,10 @@ def augment_for_training(
     for key in ANNOTATION_KEYS:
         augmented[key] = tf.boolean_mask(augmented[key], keep)
 
+    def unaugmented():
+        fallback = dict(example)
+        fallback["image"] = preprocess_for_eval(example["image"], image_size, mean_bgr)
+        return fallback
+
     lost_all_boxes = (tf.shape(example["boxes"])[0] > 0) & ~tf.reduce_any(keep)
-    fallback = dict(example)
-    fallback["image"] = preprocess_for_eval(example["image"], image_size, mean_bgr)
-    return tf.cond(lost_all_boxes, lambda: fallback, lambda: augmented)
+    return tf.cond(lost_all_boxes, unaugmented, lambda: augmented)
