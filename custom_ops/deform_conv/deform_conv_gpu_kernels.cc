@@ -3,6 +3,7 @@
 // Compiled (by g++) only into CUDA builds of the library; see setup.py.
 #include <type_traits>
 
+#include "absl/strings/str_cat.h"
 #include "deform_conv_cuda.h"
 #include "deform_conv_params.h"
 #include "tensorflow/core/framework/op_kernel.h"
