@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
+import tensorflow as tf
+from detection_asserts import assert_same_detections
 from serving_helpers import CLASS_NAMES, REPO_ROOT, run_python
 from stock_tf_probe import graph_op_types
+from tensorflow.core.protobuf import saved_model_pb2
 
 from efgrnet_tf.serving.exporter import (
     config_for_export,
@@ -97,4 +100,32 @@ def test_export_script_refuses_an_existing_version_with_a_readable_error(
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: export version {os.path.join(export_base, '1')} already exists; pass another "
         "--version or leave it out to get the next free one (2)"
+    )
+
+
+def xla_function_names(saved_model_dir: str) -> list[str]:
+    """Names of the library functions marked `_XlaMustCompile` in a SavedModel."""
+    saved_model = saved_model_pb2.SavedModel()
+    with open(os.path.join(saved_model_dir, "saved_model.pb"), "rb") as f:
+        saved_model.ParseFromString(f.read())
+    return [
+        function.signature.name
+        for meta_graph in saved_model.meta_graphs
+        for function in meta_graph.graph_def.library.function
+        if function.attr["_XlaMustCompile"].b
+    ]
+
+
+@pytest.mark.slow
+def test_jit_compiled_export_detects_like_the_plain_one(
+    small_cfg, trained_model, loaded_export, export_dir, test_images, tmp_path
+):
+    path = export_saved_model(small_cfg, trained_model[1], tmp_path, jit_compile=True)
+    assert xla_function_names(path) and not xla_function_names(export_dir)
+    image = test_images[1][0][None]
+    jitted = tf.saved_model.load(path).signatures["serving_default"](images=image)
+    plain = loaded_export.signatures["serving_default"](images=image)
+    assert_same_detections(
+        {name: value.numpy()[0] for name, value in jitted.items()},
+        {name: value.numpy()[0] for name, value in plain.items()},
     )
