@@ -1,4 +1,4 @@
-"""The `serve_image_bytes` signature: a batch of encoded JPEG/PNG (GIF, BMP) images."""
+"""The `serve_image_bytes` signature: a batch of encoded JPEG/PNG (GIF, BMP, WebP) images."""
 
 from __future__ import annotations
 
