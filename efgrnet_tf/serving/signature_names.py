@@ -6,7 +6,7 @@ IMAGE_BYTES_SIGNATURE = "serve_image_bytes"
 SIGNATURES = (IMAGE_TENSOR_SIGNATURE, IMAGE_BYTES_SIGNATURE)
 
 # Input name of each signature: uint8 `[batch, height, width, 3]` RGB images, or a string
-# `[batch]` of encoded JPEG/PNG/GIF/BMP images.
+# `[batch]` of encoded JPEG/PNG/GIF/BMP/WebP images.
 INPUT_NAMES = {IMAGE_TENSOR_SIGNATURE: "images", IMAGE_BYTES_SIGNATURE: "encoded_images"}
 
 # Outputs of both signatures, all float32 as in the TF Object Detection API:
