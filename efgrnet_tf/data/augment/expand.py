@@ -3,9 +3,8 @@
 The canvas is never materialised at full resolution: since the canvas is resized to the
 S x S model input right after (the flip in between commutes with the placement), the image is
 resized straight to its footprint in the S x S output, mean-subtracted and padded with zeros
-(the mean). The
-footprint is rounded to whole output pixels and the boxes are mapped with the same rounded
-numbers, so they follow the pixels exactly.
+(the mean). The footprint is rounded to whole output pixels and the boxes are mapped with the
+same rounded numbers, so they follow the pixels exactly.
 """
 
 from __future__ import annotations
