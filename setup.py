@@ -193,10 +193,14 @@ class BuildDeformConvOps(build_ext):
         objects = sorted(
             (obj for _, obj, _ in jobs), key=lambda o: os.path.basename(o)[:-2] in ISA_FLAGS
         )
-        link = [cxx, "-shared", *objects, "-o", self.get_ext_fullpath(ext.name), *tf_link]
+        link = [cxx, "-shared", *objects, "-o", self.get_ext_fullpath(ext.name)]
         if nvcc is not None:
+            # Before TensorFlow's library, which exports CUDA runtime stubs of its own: the
+            # linker must resolve our CUDA calls from the static runtime, not bind them to those.
+            # --exclude-libs keeps the runtime's symbols private to this library.
             link += [f"-L{_cuda_library_dir(nvcc)}", "-l:libcudart_static.a", "-ldl", "-lrt"]
-        link += ["-lpthread", "-Wl,--as-needed"]
+            link.append("-Wl,--exclude-libs,libcudart_static.a")
+        link += [*tf_link, "-lpthread", "-Wl,--as-needed"]
         os.makedirs(os.path.dirname(self.get_ext_fullpath(ext.name)), exist_ok=True)
         _log(f"linking {self.get_ext_fullpath(ext.name)}")
         try:
