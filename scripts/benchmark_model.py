@@ -3,18 +3,21 @@
 For every input size, the full EFGRNet and the SSD-baseline variant of the same backbone
 (`feature_enrichment` and `cascade` off) are built with random weights and measured in this one
 process: parameters, forward FLOPs per image (`efgrnet_tf.modeling.flops.count_flops`: convs
-and matrix products, a deformable conv counted as the conv of its shape), median forward latency
-at batch 1, throughput at batch 8 and the FLOP/s achieved there; a square float32 `tf.matmul`
+and matrix products, a deformable conv counted as the conv of its shape), forward latency at
+batch 1, throughput at batch 8 and the FLOP/s achieved there; a square float32 `tf.matmul`
 gives the practical peak FLOP/s. It prints a table and the two targets of issue 3:
 EFGRNet's FLOP/s >= 0.85 x the SSD baseline's, and >= 50% of the matmul peak at batch 8.
 
+The timed calls are interleaved round by round (matmul, then each model at each batch size) and
+each reports its fastest round, so load from other processes on a shared machine hits all
+measurements alike instead of whichever happened to run during it.
+
     python scripts/benchmark_model.py                         # VGG16, 320 and 512, full width
-    python scripts/benchmark_model.py --sizes 128 --width_multiplier 0.25 --runs 3   # quick
+    python scripts/benchmark_model.py --sizes 128 --width_multiplier 0.25 --rounds 2   # quick
 """
 
 import argparse
 import os
-import statistics
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -26,7 +29,7 @@ import efgrnet_tf
 from efgrnet_tf.config import config_from_dict
 from efgrnet_tf.modeling.flops import count_flops
 
-SSD_BASELINE = {"feature_enrichment": False, "cascade": False}
+VARIANTS = (("efgrnet", {}), ("ssd", {"feature_enrichment": False, "cascade": False}))
 
 
 def _parse_args():
@@ -36,8 +39,7 @@ def _parse_args():
     parser.add_argument("--width_multiplier", type=float, default=1.0)
     parser.add_argument("--num_classes", type=int, default=21)
     parser.add_argument("--throughput_batch", type=int, default=8)
-    parser.add_argument("--runs", type=int, default=10, help="timed runs per measurement")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed runs first")
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds (best one counts)")
     parser.add_argument("--matmul_size", type=int, default=4096)
     parser.add_argument(
         "--deform_conv_implementation", choices=["auto", "custom_op", "pure_tf"], default="auto"
@@ -47,53 +49,65 @@ def _parse_args():
     return parser.parse_args()
 
 
-def _median_seconds(fn, runs, warmup):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _seconds(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
-def _matmul_peak(size, runs, warmup):
-    """FLOP/s of a `[size, size] x [size, size]` float32 matmul (the practical peak)."""
+def _matmul(size):
+    """A call that runs a float32 `[size, size] x [size, size]` matmul and waits for it."""
     a = tf.random.normal([size, size])
     b = tf.random.normal([size, size])
-    matmul = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)[:1, :1]))
-    seconds = _median_seconds(lambda: matmul().numpy(), runs, warmup)
-    return 2.0 * size**3 / seconds
+    product = tf.function(lambda: tf.matmul(a, b)[:1, :1])
+    return lambda: product().numpy()
 
 
-def _measure(cfg, args):
-    """Params, FLOPs per image, latency at batch 1 and throughput/FLOP/s at the large batch."""
+def _forward(model, image_size, batch, jit_compile):
+    """A call that runs one forward pass of `model` on a random batch and waits for it."""
+    images = tf.random.normal([batch, image_size, image_size, 3], stddev=50.0)
+    forward = tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
+    # Fetching one value waits for the whole forward pass, on any device.
+    return lambda: forward(images)["class_logits"][0, 0, 0].numpy()
+
+
+def _benchmark_size(size, args):
+    """Rows of the table for one input size: both variants, interleaved timings."""
+    models, calls = {}, {}
+    for variant, fields in VARIANTS:
+        model_fields = dict(
+            backbone=args.backbone,
+            width_multiplier=args.width_multiplier,
+            image_size=size,
+            num_classes=args.num_classes,
+            deform_conv_implementation=args.deform_conv_implementation,
+            **fields,
+        )
+        models[variant] = efgrnet_tf.build_model(config_from_dict({"model": model_fields}))
+        for batch in (1, args.throughput_batch):
+            calls[variant, batch] = _forward(models[variant], size, batch, args.jit_compile)
+    calls["matmul"] = _matmul(args.matmul_size)
+    for call in calls.values():  # warm-up: tracing, autotuning, first allocations
+        call()
+    best = {key: float("inf") for key in calls}
+    for _ in range(args.rounds):
+        for key, call in calls.items():
+            best[key] = min(best[key], _seconds(call))
+    peak = 2.0 * args.matmul_size**3 / best["matmul"]
+    rows = {}
+    for variant, model in models.items():
+        flops = count_flops(model, (1, size, size, 3))
+        batch_seconds = best[variant, args.throughput_batch]
+        rows[variant] = {
+            "params": model.count_params(),
+            "gflops": flops / 1e9,
+            "latency_ms": 1e3 * best[variant, 1],
+            "images_per_s": args.throughput_batch / batch_seconds,
+            "flops_per_s": flops * args.throughput_batch / batch_seconds,
+            "peak": peak,
+        }
     keras.utils.clear_session()
-    model = efgrnet_tf.build_model(cfg)
-    size = cfg.model.image_size
-    flops = count_flops(model, (1, size, size, 3))
-    forward = tf.function(lambda x: model(x, training=False), jit_compile=args.jit_compile)
-
-    def timed(batch):
-        images = tf.random.normal([batch, size, size, 3], stddev=50.0)
-
-        def run():
-            # Fetching one value waits for the whole forward pass, on any device.
-            outputs = forward(images)
-            return outputs["class_logits"][0, 0, 0].numpy()
-
-        return _median_seconds(run, args.runs, args.warmup)
-
-    latency = timed(1)
-    batch_seconds = timed(args.throughput_batch)
-    return {
-        "params": model.count_params(),
-        "gflops": flops / 1e9,
-        "latency_ms": 1e3 * latency,
-        "images_per_s": args.throughput_batch / batch_seconds,
-        "tflops_per_s": flops * args.throughput_batch / batch_seconds / 1e12,
-    }
+    return rows
 
 
 def main():
@@ -101,41 +115,39 @@ def main():
     if args.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
     devices = [d.device_type for d in tf.config.list_logical_devices()]
-    print(f"devices: {devices}  tensorflow {tf.__version__}  backbone {args.backbone}  "
-          f"width {args.width_multiplier}  mixed precision {args.mixed_precision}  "
-          f"jit {args.jit_compile}  deformable conv {args.deform_conv_implementation}")  # fmt: skip
-    peak = _matmul_peak(args.matmul_size, args.runs, args.warmup)
-    print(f"matmul {args.matmul_size}^3 float32 peak: {peak / 1e12:.3f} TFLOP/s\n")
-
+    print(
+        f"devices: {devices}  tensorflow {tf.__version__}  backbone {args.backbone}  "
+        f"width {args.width_multiplier}  mixed precision {args.mixed_precision}  "
+        f"jit {args.jit_compile}  deformable conv {args.deform_conv_implementation}  "
+        f"best of {args.rounds} rounds"
+    )
+    b = args.throughput_batch
     header = (
-        f"{'model':<22}{'params (M)':>11}{'GFLOPs':>9}{'b1 ms':>9}"
-        f"{f'b{args.throughput_batch} img/s':>11}{'TFLOP/s':>9}{'% peak':>8}"
+        f"{'model':<22}{'params (M)':>11}{'GFLOPs':>9}{'b1 ms':>9}{f'b{b} img/s':>11}"
+        f"{f'b{b} TFLOP/s':>13}{'matmul TFLOP/s':>16}{'% peak':>8}"
     )
     print(header)
     print("-" * len(header))
-    results = {}
+    targets = []
     for size in args.sizes:
-        for variant, fields in (("efgrnet", {}), ("ssd", SSD_BASELINE)):
-            model_fields = dict(
-                backbone=args.backbone,
-                width_multiplier=args.width_multiplier,
-                image_size=size,
-                num_classes=args.num_classes,
-                deform_conv_implementation=args.deform_conv_implementation,
-                **fields,
-            )
-            cfg = config_from_dict({"model": model_fields})
-            r = results[variant, size] = _measure(cfg, args)
+        rows = _benchmark_size(size, args)
+        for variant, r in rows.items():
             print(
                 f"{f'{variant}_{args.backbone}_{size}':<22}{r['params'] / 1e6:>11.2f}"
                 f"{r['gflops']:>9.2f}{r['latency_ms']:>9.1f}{r['images_per_s']:>11.2f}"
-                f"{r['tflops_per_s']:>9.3f}{100 * r['tflops_per_s'] * 1e12 / peak:>7.1f}%"
+                f"{r['flops_per_s'] / 1e12:>13.3f}{r['peak'] / 1e12:>16.3f}"
+                f"{100 * r['flops_per_s'] / r['peak']:>7.1f}%"
             )
-    print(f"\ntargets (at batch {args.throughput_batch}):")
-    for size in args.sizes:
-        efgrnet, ssd = results["efgrnet", size], results["ssd", size]
-        vs_ssd = efgrnet["tflops_per_s"] / ssd["tflops_per_s"]
-        vs_peak = efgrnet["tflops_per_s"] * 1e12 / peak
+        efgrnet, ssd = rows["efgrnet"], rows["ssd"]
+        targets.append(
+            (
+                size,
+                efgrnet["flops_per_s"] / ssd["flops_per_s"],
+                efgrnet["flops_per_s"] / efgrnet["peak"],
+            )
+        )
+    print(f"\ntargets (batch {b}):")
+    for size, vs_ssd, vs_peak in targets:
         print(
             f"  {size}: EFGRNet FLOP/s / SSD FLOP/s = {vs_ssd:.2f} (target >= 0.85: "
             f"{'met' if vs_ssd >= 0.85 else 'NOT met'}); EFGRNet FLOP/s / matmul peak = "
