@@ -19,7 +19,7 @@ import tensorflow as tf
 from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.data.augment.train_transform import augment_for_training
 from efgrnet_tf.data.preprocess import preprocess_for_eval
-from efgrnet_tf.data.records import pad_annotations
+from efgrnet_tf.data.records import pad_annotations, with_size_from_header
 from efgrnet_tf.data.sources.catalog import open_source
 
 
@@ -51,22 +51,22 @@ def build_train_dataset(
     element_seeds = tf.data.Dataset.random(seed=seed).map(
         lambda value: tf.stack([value, tf.constant(pipeline_id, tf.int64)])
     )
-    dataset = tf.data.Dataset.zip((records, element_seeds))
-    dataset = dataset.map(
-        lambda record, element_seed: (source.decode(record), element_seed),
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=deterministic,
-    ).ignore_errors(log_warning=True)
 
-    def transform(example, element_seed):
+    def transform(record, element_seed):
+        # Encoded images stay encoded: the transform decodes only the crop window of a JPEG.
+        if "image_encoded" in record:
+            example = with_size_from_header(record)
+        else:
+            example = source.decode(record)
         example = augment_for_training(
             example, element_seed, cfg.model.image_size, data.mean_bgr, data.augmentation
         )
         return _to_batch_element(example, data.max_boxes)
 
+    dataset = tf.data.Dataset.zip((records, element_seeds))
     dataset = dataset.map(
         transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic
-    )
+    ).ignore_errors(log_warning=True)
     dataset = dataset.batch(batch_size, drop_remainder=True)
     return dataset.prefetch(tf.data.AUTOTUNE).with_options(_options(deterministic))
 

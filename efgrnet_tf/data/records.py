@@ -38,13 +38,57 @@ def decode_record(record: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     return example
 
 
+def decode_image_window(image_encoded: tf.Tensor, window: tf.Tensor) -> tf.Tensor:
+    """Decodes only a window of image bytes (JPEG: `decode_and_crop_jpeg`), uint8 RGB.
+
+    Args:
+      image_encoded: string scalar, JPEG/PNG/BMP/GIF bytes.
+      window: int32 `[4]` `[top, left, height, width]` in pixels, inside the image.
+    Returns:
+      uint8 `[height, width, 3]`, the same pixels as decoding then slicing.
+    """
+
+    def decode_jpeg_window():
+        return tf.image.decode_and_crop_jpeg(image_encoded, window, channels=3)
+
+    def decode_then_slice():
+        image = decode_image_rgb(image_encoded)
+        return image[window[0] : window[0] + window[2], window[1] : window[1] + window[3]]
+
+    image = tf.cond(tf.io.is_jpeg(image_encoded), decode_jpeg_window, decode_then_slice)
+    return tf.ensure_shape(image, [None, None, 3])
+
+
 def image_size_from_header(image_encoded: tf.Tensor) -> tf.Tensor:
-    """int32 `[2]` height and width of encoded image bytes; reads only the header of a JPEG."""
-    return tf.cond(
-        tf.io.is_jpeg(image_encoded),
-        lambda: tf.io.extract_jpeg_shape(image_encoded)[:2],
-        lambda: tf.shape(decode_image_rgb(image_encoded))[:2],
+    """int32 `[2]` height and width of encoded image bytes.
+
+    Reads only the header of a JPEG or PNG (the big-endian width and height of the IHDR chunk at
+    bytes 16-23); other formats are decoded.
+    """
+
+    def png_size():
+        header = tf.cast(
+            tf.io.decode_raw(tf.strings.substr(image_encoded, 16, 8), tf.uint8), tf.int32
+        )
+        width = header[0] * 2**24 + header[1] * 2**16 + header[2] * 2**8 + header[3]
+        height = header[4] * 2**24 + header[5] * 2**16 + header[6] * 2**8 + header[7]
+        return tf.stack([height, width])
+
+    is_png = tf.strings.substr(image_encoded, 0, 8) == b"\x89PNG\r\n\x1a\n"
+    return tf.case(
+        [
+            (tf.io.is_jpeg(image_encoded), lambda: tf.io.extract_jpeg_shape(image_encoded)[:2]),
+            (is_png, png_size),
+        ],
+        default=lambda: tf.shape(decode_image_rgb(image_encoded))[:2],
     )
+
+
+def with_size_from_header(record: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    """Encoded record + `original_size_hw` from the image header; the image stays encoded."""
+    out = dict(record)
+    out["original_size_hw"] = image_size_from_header(record["image_encoded"])
+    return out
 
 
 def annotations_only(record: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:

@@ -173,3 +173,20 @@ def test_closed_form_hsv_adjustment_matches_the_hsv_round_trip(saturation, hue_s
     )
     out = adjust_hsv(image, tf.constant(saturation), tf.constant(hue_shift))
     np.testing.assert_allclose(out, reference * 255.0, atol=0.05)
+
+
+@pytest.mark.parametrize("image_format", ["jpeg", "png"])
+def test_encoded_images_give_the_same_result_as_decoded_ones(image_format):
+    """Decoding only the crop window (JPEG) or decoding then slicing (PNG) changes nothing."""
+    decoded = _rectangles_example()
+    encode = tf.io.encode_jpeg if image_format == "jpeg" else tf.io.encode_png
+    encoded = {key: value for key, value in decoded.items() if key != "image"}
+    encoded["image_encoded"] = encode(decoded["image"])
+    decoded["image"] = tf.io.decode_image(encoded["image_encoded"], channels=3)
+    config = AugmentationConfig()
+    for seed in range(6):
+        a = augment_for_training(decoded, tf.constant([seed, 9]), SIZE, DEFAULT_MEAN_BGR, config)
+        b = augment_for_training(encoded, tf.constant([seed, 9]), SIZE, DEFAULT_MEAN_BGR, config)
+        assert set(a) == set(b)
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)

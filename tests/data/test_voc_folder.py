@@ -46,3 +46,10 @@ def test_boxes_are_normalised_from_one_based_inclusive_pixels(tmp_path):
     np.testing.assert_allclose(decoded[0]["boxes"], images[0].boxes)
     assert decoded[1]["image_id"].numpy() == 2008000123
     assert decoded[1]["image"].dtype == tf.uint8
+
+
+def test_image_size_from_header_reads_jpeg_and_png_headers():
+    pixels = solid_image(13, 29)
+    for image_format in ("JPEG", "PNG", "BMP"):
+        size = records.image_size_from_header(tf.constant(encode_image(pixels, image_format)))
+        assert size.numpy().tolist() == [13, 29], image_format

@@ -15,6 +15,20 @@ def random_min_iou_crop(
     seed: tf.Tensor,
     min_ious: Sequence[float] = (0.1, 0.3, 0.5, 0.7, 0.9),
     min_scale: float = 0.3,
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """`sample_min_iou_crop` applied to an image: `(cropped [h, w, C], boxes [n, 4], keep [n])`."""
+    window, boxes, keep = sample_min_iou_crop(
+        tf.shape(image)[:2], boxes_yxyx, seed, min_ious, min_scale
+    )
+    return image[window[0] : window[0] + window[2], window[1] : window[1] + window[3]], boxes, keep
+
+
+def sample_min_iou_crop(
+    image_hw: tf.Tensor,
+    boxes_yxyx: tf.Tensor,
+    seed: tf.Tensor,
+    min_ious: Sequence[float] = (0.1, 0.3, 0.5, 0.7, 0.9),
+    min_scale: float = 0.3,
     num_trials: int = 50,
     num_rounds: int = 4,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
@@ -29,7 +43,7 @@ def random_min_iou_crop(
     Images without boxes are never cropped.
 
     Args:
-      image: `[H, W, C]`, any dtype.
+      image_hw: int32 `[2]` height and width of the image.
       boxes_yxyx: float32 `[n, 4]` normalised to the image.
       seed: int `[2]` stateless seed.
       min_ious: the constrained modes' minimum IoU.
@@ -37,13 +51,14 @@ def random_min_iou_crop(
       num_trials: windows drawn per round.
       num_rounds: rounds drawn (all at once, for a fixed-shape graph).
     Returns:
-      `(cropped_image [h, w, C], boxes [n, 4], keep [n])`: boxes clipped to the window and
-      normalised to it; `keep` is False for boxes whose centre lies outside the window (the
-      caller drops them).
+      `(window, boxes, keep)`: int32 `[4]` `[top, left, height, width]` in pixels (the whole
+      image when not cropping); float32 `[n, 4]` boxes clipped to the window and normalised to
+      it; bool `[n]`, False for boxes whose centre lies outside the window (the caller drops
+      them).
     """
     seeds = tf.random.experimental.stateless_split(seed, num=5)
-    image_hw = tf.cast(tf.shape(image)[:2], tf.float32)
-    height, width = image_hw[0], image_hw[1]
+    image_hw = tf.cast(image_hw, tf.int32)
+    height, width = tf.cast(image_hw[0], tf.float32), tf.cast(image_hw[1], tf.float32)
     num_boxes = tf.shape(boxes_yxyx)[0]
     shape = [num_rounds, num_trials]
 
@@ -88,16 +103,15 @@ def random_min_iou_crop(
     )
     top_px = tf.where(do_crop, top_px, 0)
     left_px = tf.where(do_crop, left_px, 0)
-    h_px = tf.where(do_crop, h_px, tf.shape(image)[0])
-    w_px = tf.where(do_crop, w_px, tf.shape(image)[1])
-    cropped = image[top_px : top_px + h_px, left_px : left_px + w_px]
+    h_px = tf.where(do_crop, h_px, image_hw[0])
+    w_px = tf.where(do_crop, w_px, image_hw[1])
 
     keep = tf.where(do_crop, inside[:, chosen], tf.ones([num_boxes], tf.bool))
     offset = tf.cast(tf.stack([top_px, left_px, top_px, left_px]), tf.float32)
     size = tf.cast(tf.stack([h_px, w_px, h_px, w_px]), tf.float32)
     boxes_abs = boxes_yxyx * tf.stack([height, width, height, width])
     new_boxes = tf.clip_by_value((boxes_abs - offset) / size, 0.0, 1.0)
-    return cropped, new_boxes, keep
+    return tf.stack([top_px, left_px, h_px, w_px]), new_boxes, keep
 
 
 def _centres_inside(centres_yx: tf.Tensor, windows_yxyx: tf.Tensor) -> tf.Tensor:

@@ -24,10 +24,10 @@ from efgrnet_tf.data.augment.expand import (
 )
 from efgrnet_tf.data.augment.flip import random_horizontal_flip
 from efgrnet_tf.data.augment.photometric import photometric_distort
-from efgrnet_tf.data.augment.random_crop import random_min_iou_crop
+from efgrnet_tf.data.augment.random_crop import sample_min_iou_crop
 from efgrnet_tf.data.augment.resize import random_interpolation_resize
 from efgrnet_tf.data.preprocess import preprocess_for_eval, subtract_mean_bgr
-from efgrnet_tf.data.records import ANNOTATION_KEYS
+from efgrnet_tf.data.records import ANNOTATION_KEYS, decode_image_rgb, decode_image_window
 
 
 def augment_for_training(
@@ -37,35 +37,53 @@ def augment_for_training(
     mean_bgr: tuple[float, float, float],
     config: AugmentationConfig,
 ) -> dict[str, tf.Tensor]:
-    """Augments one decoded example (`..records`) and preprocesses it for the model.
+    """Augments one example (`..records`) and preprocesses it for the model.
 
+    The example is either decoded (`image`) or encoded (`image_encoded` and
+    `original_size_hw`); an encoded JPEG is decoded only inside the crop window.
     When every box of an image with boxes is cropped away or is too small after the transform,
     the example falls back to evaluation preprocessing of the original (as the authors' code
     does), so an annotated image never turns into a background-only sample.
 
     Args:
-      example: a decoded example: `image` uint8 `[H, W, 3]` RGB, `boxes` `[n, 4]` yxyx
-        normalised, `classes`, `is_difficult`, `is_crowd` `[n]`, `image_id`,
-        `original_size_hw`.
+      example: `image` uint8 `[H, W, 3]` RGB (or `image_encoded`, string), `boxes` `[n, 4]`
+        yxyx normalised, `classes`, `is_difficult`, `is_crowd` `[n]`, `image_id`,
+        `original_size_hw` int32 `[2]`.
       seed: int `[2]` stateless seed of this example.
       image_size: side S of the model input.
       mean_bgr: the data set mean in B, G, R order (the expand canvas is this mean).
       config: which augmentations are on; `enabled=False` gives evaluation preprocessing.
     Returns:
-      The example with `image` float32 `[S, S, 3]` BGR, mean subtracted, and the per-box fields
-      reduced to the surviving boxes (boxes yxyx normalised to the output).
+      The example with `image` float32 `[S, S, 3]` BGR, mean subtracted (and without
+      `image_encoded`), and the per-box fields reduced to the surviving boxes (boxes yxyx
+      normalised to the output).
     """
-    if not config.enabled:
-        out = dict(example)
-        out["image"] = preprocess_for_eval(example["image"], image_size, mean_bgr)
+    encoded = "image_encoded" in example
+    passthrough = {key: value for key, value in example.items() if key != "image_encoded"}
+
+    def unaugmented():
+        out = dict(passthrough)
+        full = decode_image_rgb(example["image_encoded"]) if encoded else example["image"]
+        out["image"] = preprocess_for_eval(full, image_size, mean_bgr)
         return out
+
+    if not config.enabled:
+        return unaugmented()
     seeds = tf.random.experimental.stateless_split(seed, num=5)
-    image, boxes = example["image"], example["boxes"]
+    image_hw = tf.cast(example["original_size_hw"], tf.int32)
+    boxes = example["boxes"]
     keep = tf.ones([tf.shape(boxes)[0]], tf.bool)
+    window = tf.stack([0, 0, image_hw[0], image_hw[1]])
     if config.min_iou_crop:
-        image, boxes, keep = random_min_iou_crop(
-            image, boxes, seeds[0], config.crop_min_ious, config.crop_min_scale
+        window, boxes, keep = sample_min_iou_crop(
+            image_hw, boxes, seeds[0], config.crop_min_ious, config.crop_min_scale
         )
+    if encoded:
+        image = decode_image_window(example["image_encoded"], window)
+    else:
+        image = example["image"][
+            window[0] : window[0] + window[2], window[1] : window[1] + window[3]
+        ]
     if config.expand:
         footprint = sample_expand_footprint(image_size, seeds[1], config.expand_max_ratio)
     else:
@@ -82,16 +100,11 @@ def augment_for_training(
     shorter_side = tf.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
     keep &= shorter_side >= config.min_box_side
 
-    augmented = dict(example)
+    augmented = dict(passthrough)
     augmented["image"] = image
     augmented["boxes"] = boxes
     for key in ANNOTATION_KEYS:
         augmented[key] = tf.boolean_mask(augmented[key], keep)
-
-    def unaugmented():
-        fallback = dict(example)
-        fallback["image"] = preprocess_for_eval(example["image"], image_size, mean_bgr)
-        return fallback
 
     lost_all_boxes = (tf.shape(example["boxes"])[0] > 0) & ~tf.reduce_any(keep)
     return tf.cond(lost_all_boxes, unaugmented, lambda: augmented)
