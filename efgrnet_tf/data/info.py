@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import tensorflow as tf
 
 from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.data.sources.catalog import open_source
@@ -65,13 +66,20 @@ def dataset_info(cfg: ExperimentConfig) -> DatasetInfo:
 
 
 def eval_ground_truth(cfg: ExperimentConfig) -> tuple[GroundTruth, ...]:
-    """The evaluation split's annotations, in the order of `build_eval_dataset`.
+    """The evaluation split's annotations: the images of `build_eval_dataset`, in its order.
 
-    Reads annotations and image headers only (no image decoding, except for synthetic images,
-    whose boxes come from rendering).
+    Images are decoded (in parallel) so that an image the eval pipeline drops as undecodable
+    is dropped here too, and ground truth and detections always cover the same images.
     """
     source = open_source(cfg)
-    dataset = source.eval_records(None).map(source.annotations).ignore_errors(log_warning=True)
+
+    def annotations(record):
+        return {key: value for key, value in source.decode(record).items() if key != "image"}
+
+    dataset = source.eval_records(None).map(
+        annotations, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )
+    dataset = dataset.ignore_errors(log_warning=True)
     return tuple(
         GroundTruth(
             image_id=int(example["image_id"]),

@@ -91,13 +91,6 @@ def with_size_from_header(record: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     return out
 
 
-def annotations_only(record: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-    """Encoded record -> decoded example without `image` (for ground truth; no full decode)."""
-    example = {key: value for key, value in record.items() if key != "image_encoded"}
-    example["original_size_hw"] = image_size_from_header(record["image_encoded"])
-    return example
-
-
 def clip_and_drop_degenerate(example: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     """Clips `boxes` (yxyx normalised) to [0, 1] and drops boxes with no area left.
 

@@ -77,6 +77,8 @@ def test_bad_voc_records_are_repaired_or_skipped_and_counted(bad_voc_tree, caplo
         messages = [r.getMessage() for r in caplog.records if f"{image_id:06d}." in r.getMessage()]
         assert len(messages) == 1 and reason in messages[0], messages
     assert any("8 records kept, 4 skipped, 2 repaired" in r.getMessage() for r in caplog.records)
+    # 000012 passes indexing but cannot be decoded: dropped, as by the eval pipeline.
+    assert sorted(ground_truth) == [1, 3, 4, 5, 6, 7, 8]
     # Kept: formats converted, empty image kept, box clipped (not moved), degenerate box dropped.
     assert ground_truth[6].boxes.shape == (0, 4)
     np.testing.assert_allclose(ground_truth[7].boxes, [[4 / 16, 4 / 20, 12 / 16, 1.0]])

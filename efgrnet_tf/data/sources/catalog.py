@@ -73,9 +73,6 @@ def _synthetic(cfg: ExperimentConfig) -> Source:
             record["seed"], record["image_id"], data.synthetic_image_size
         )
 
-    def annotations(record):
-        return {key: value for key, value in decode(record).items() if key != "image"}
-
     return Source(
         class_names=SHAPES_CLASS_NAMES,
         num_train_examples=data.synthetic_train_size,
@@ -83,7 +80,6 @@ def _synthetic(cfg: ExperimentConfig) -> Source:
         train_records=records("train", data.synthetic_train_size),
         eval_records=records("eval", data.synthetic_eval_size),
         decode=decode,
-        annotations=annotations,
     )
 
 

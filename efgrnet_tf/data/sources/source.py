@@ -24,7 +24,6 @@ class Source:
         training records, in a fixed order (the pipeline shuffles).
       eval_records: the same for the evaluation split; every record exactly once overall.
       decode: record -> decoded example (`records`).
-      annotations: record -> decoded example without `image` (cheap ground truth).
       category_ids: original COCO category id of label k at index k - 1, or None.
       eval_annotation_file: the original annotation file of the evaluation split, if any.
     """
@@ -35,7 +34,6 @@ class Source:
     train_records: RecordsFn
     eval_records: RecordsFn
     decode: Callable[[dict], dict] = records.decode_record
-    annotations: Callable[[dict], dict] = records.annotations_only
     category_ids: tuple[int, ...] | None = None
     eval_annotation_file: str | None = None
 
