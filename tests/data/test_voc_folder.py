@@ -53,3 +53,21 @@ def test_image_size_from_header_reads_jpeg_and_png_headers():
     for image_format in ("JPEG", "PNG", "BMP"):
         size = records.image_size_from_header(tf.constant(encode_image(pixels, image_format)))
         assert size.numpy().tolist() == [13, 29], image_format
+
+
+def test_input_pipelines_read_disjoint_shares_of_the_folder(tmp_path):
+    entries = [
+        {
+            "name": f"{i:06d}",
+            "image_bytes": encode_image(solid_image(8, 8)),
+            "xml": voc_xml(f"{i:06d}.jpg", (8, 8), [("cat", 1, 1, 4, 4, False)]),
+        }
+        for i in range(5)
+    ]
+    images = index_voc_split(str(write_voc_tree(tmp_path, "val", entries)), "val", VOC_CLASS_NAMES)
+    shares = [
+        [int(r["image_id"]) for r in indexed_images_dataset(images, ctx)]
+        for ctx in (tf.distribute.InputContext(2, 0, 2), tf.distribute.InputContext(2, 1, 2))
+    ]
+    assert sorted(shares[0] + shares[1]) == [0, 1, 2, 3, 4]
+    assert not set(shares[0]) & set(shares[1])

@@ -141,8 +141,8 @@ def _voc_folder(cfg: ExperimentConfig) -> Source:
         class_names=class_names,
         num_train_examples=len(train),
         num_eval_examples=len(evaluation),
-        train_records=lambda ctx: shard(indexed_images_dataset(train), ctx),
-        eval_records=(lambda ctx: shard(indexed_images_dataset(evaluation), ctx))
+        train_records=functools.partial(indexed_images_dataset, train),
+        eval_records=functools.partial(indexed_images_dataset, evaluation)
         if data.eval_path
         else _no_eval_split,
     )
@@ -164,8 +164,8 @@ def _coco_json(cfg: ExperimentConfig) -> Source:
         class_names=train.class_names,
         num_train_examples=len(train.images),
         num_eval_examples=len(evaluation.images) if evaluation else 0,
-        train_records=lambda ctx: shard(indexed_images_dataset(train.images), ctx),
-        eval_records=(lambda ctx: shard(indexed_images_dataset(evaluation.images), ctx))
+        train_records=functools.partial(indexed_images_dataset, train.images),
+        eval_records=functools.partial(indexed_images_dataset, evaluation.images)
         if evaluation
         else _no_eval_split,
         category_ids=train.category_ids,

@@ -16,6 +16,7 @@ import PIL.Image
 import tensorflow as tf
 
 from efgrnet_tf.data.bad_data import BadDataLog, BadRecord
+from efgrnet_tf.data.sources.source import shard
 
 # Formats `tf.io.decode_image` decodes.
 _DECODABLE_FORMATS = ("JPEG", "PNG", "BMP", "GIF")
@@ -104,8 +105,14 @@ def normalize_boxes(
     return clipped.astype(np.float32), keep
 
 
-def indexed_images_dataset(images: Sequence[IndexedImage]) -> tf.data.Dataset:
-    """A dataset of encoded records (`..records`), one per image, in the given order."""
+def indexed_images_dataset(
+    images: Sequence[IndexedImage], input_context: tf.distribute.InputContext | None = None
+) -> tf.data.Dataset:
+    """Encoded records (`..records`), one per image, in the given order.
+
+    With an input context, this input pipeline's share (images are sharded before any file
+    is read).
+    """
     counts = np.array([len(image.classes) for image in images], np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
 
@@ -131,5 +138,5 @@ def indexed_images_dataset(images: Sequence[IndexedImage]) -> tf.data.Dataset:
         }
 
     slices = (tf.constant(paths, tf.string), image_ids, starts, counts)
-    dataset = tf.data.Dataset.from_tensor_slices(slices)
+    dataset = shard(tf.data.Dataset.from_tensor_slices(slices), input_context)
     return dataset.map(to_record, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
