@@ -63,10 +63,9 @@ def _matmul(size):
     return lambda: product().numpy()
 
 
-def _forward(model, image_size, batch, jit_compile):
-    """A call that runs one forward pass of `model` on a random batch and waits for it."""
+def _forward(forward, image_size, batch):
+    """A call that runs `forward` on a random batch and waits for it."""
     images = tf.random.normal([batch, image_size, image_size, 3], stddev=50.0)
-    forward = tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
     # Fetching one value waits for the whole forward pass, on any device.
     return lambda: forward(images)["class_logits"][0, 0, 0].numpy()
 
@@ -83,9 +82,10 @@ def _benchmark_size(size, args):
             deform_conv_implementation=args.deform_conv_implementation,
             **fields,
         )
-        models[variant] = efgrnet_tf.build_model(config_from_dict({"model": model_fields}))
+        model = models[variant] = efgrnet_tf.build_model(config_from_dict({"model": model_fields}))
+        forward = tf.function(lambda x, m=model: m(x, training=False), jit_compile=args.jit_compile)
         for batch in (1, args.throughput_batch):
-            calls[variant, batch] = _forward(models[variant], size, batch, args.jit_compile)
+            calls[variant, batch] = _forward(forward, size, batch)
     calls["matmul"] = _matmul(args.matmul_size)
     for call in calls.values():  # warm-up: tracing, autotuning, first allocations
         call()
