@@ -167,8 +167,6 @@ class BuildDeformConvOps(build_ext):
 
         cxx = os.environ.get("CXX", "g++")
         cxx_flags = [*tf_compile, *CXX_FLAGS]
-        if nvcc is not None:
-            cxx_flags.append("-DEFGRNET_WITH_CUDA=1")
         is_x86_64 = platform.machine().lower() in ("x86_64", "amd64")
 
         jobs = []  # (source, object, command)
