@@ -24,7 +24,8 @@ class TrainingComponents:
     """The pieces the trainer calls.
 
     Attributes:
-      build_model: config -> Keras model taking `batch["images"]`; called in the strategy scope.
+      build_model: config -> Keras model taking `batch["images"]`, its BatchNorm layers
+        synchronised when `train.sync_batch_norm`; called in the strategy scope.
       build_dataset: (config, input context) -> tf.data.Dataset of this input pipeline's
         per-replica batches (dicts with `images` and the labels the loss reads), repeated
         forever.

@@ -17,7 +17,6 @@ import tensorflow as tf
 from absl import logging
 
 from efgrnet_tf.config import ExperimentConfig, save_config
-from efgrnet_tf.training.batch_norm import synchronize_batch_norm
 from efgrnet_tf.training.checkpointing import TrainingCheckpoint
 from efgrnet_tf.training.components import TrainingComponents
 from efgrnet_tf.training.optimizer import optimizer_from_config
@@ -84,8 +83,6 @@ class Trainer:
         tf.io.gfile.makedirs(model_dir)
         with strategy.scope():
             self.model = components.build_model(cfg)
-            if train_cfg.sync_batch_norm:
-                synchronize_batch_norm(self.model)
             self.optimizer = optimizer_from_config(
                 train_cfg, schedule_from_config(train_cfg, self.steps_per_epoch)
             )

@@ -35,22 +35,22 @@ def stand_in_config(**train_overrides):
 
 
 class ConvBNReLU(keras.layers.Layer):
-    """A layer holding its BatchNorm as an attribute, like the detector's ConvBN."""
+    """Conv, BatchNorm, ReLU."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, synchronized: bool, **kwargs):
         super().__init__(**kwargs)
         self.conv = keras.layers.Conv2D(4, 3, padding="same", use_bias=False, name="conv")
-        self.bn = keras.layers.BatchNormalization(name="bn")
+        self.bn = keras.layers.BatchNormalization(synchronized=synchronized, name="bn")
 
     def call(self, inputs, training=None):
         return keras.ops.relu(self.bn(self.conv(inputs), training=training))
 
 
 def build_stand_in_model(cfg) -> keras.Model:
-    """Conv + BatchNorm (nested in a block) + dense: [B, 8, 8, 3] -> {"prediction": [B, 2]}."""
-    del cfg
+    """Conv + BatchNorm (nested in a block, synchronised when `train.sync_batch_norm`) + dense:
+    [B, 8, 8, 3] -> {"prediction": [B, 2]}."""
     images = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3), name="images")
-    x = ConvBNReLU(name="block")(images)
+    x = ConvBNReLU(cfg.train.sync_batch_norm, name="block")(images)
     x = keras.layers.GlobalAveragePooling2D()(x)
     prediction = keras.layers.Dense(2, name="dense", dtype="float32")(x)
     return keras.Model(images, {"prediction": prediction})
