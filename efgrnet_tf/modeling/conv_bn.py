@@ -54,13 +54,17 @@ class PaddedConv2D(keras.layers.Conv2D):
         kwargs["padding"] = "valid"
         super().__init__(**kwargs)
 
+    def _pads(self):
+        """Zero rows (columns) added on each side: `dilation * (k - 1) // 2` per axis."""
+        return [d * (k - 1) // 2 for k, d in zip(self.kernel_size, self.dilation_rate, strict=True)]
+
     def call(self, inputs):
-        pads = [d * (k - 1) // 2 for k, d in zip(self.kernel_size, self.dilation_rate, strict=True)]
-        padded = keras.ops.pad(inputs, [[0, 0], [pads[0], pads[0]], [pads[1], pads[1]], [0, 0]])
+        pad_h, pad_w = self._pads()
+        padded = keras.ops.pad(inputs, [[0, 0], [pad_h, pad_h], [pad_w, pad_w], [0, 0]])
         return super().call(padded)
 
     def compute_output_shape(self, input_shape):
-        pads = [d * (k - 1) // 2 for k, d in zip(self.kernel_size, self.dilation_rate, strict=True)]
+        pads = self._pads()
         padded = list(input_shape)
         for axis, pad in zip((1, 2), pads, strict=True):
             if padded[axis] is not None:
