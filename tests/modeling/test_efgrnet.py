@@ -7,6 +7,7 @@ import io
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from tiny_models import tiny_config
 
 import efgrnet_tf
@@ -207,3 +208,20 @@ def test_fgrm_and_final_head_widths_follow_spec(backbone, fgrm_inputs, hidden_la
     for level in range(1, 5):
         for head in (f"box_head{level}", f"class_head{level}"):
             assert len(model.get_layer(head).hidden) == hidden_layers
+
+
+def test_final_head_loss_reaches_the_objectness_heads():
+    # No stop-gradient (SPEC): the final outputs depend on B1 (offsets) and C1 (objectness map).
+    cfg = tiny_config()
+    model = efgrnet_tf.build_model(cfg)
+    images = _images(cfg, batch=2)
+    with tf.GradientTape() as tape:
+        outputs = model(images, training=True)
+        loss = tf.reduce_sum(outputs["box_deltas"] ** 2) + tf.reduce_sum(
+            outputs["class_logits"] ** 2
+        )
+    heads = [
+        model.get_layer(f"objectness_{kind}_head1").predict.kernel for kind in ("box", "class")
+    ]
+    for kernel, gradient in zip(heads, tape.gradient(loss, heads), strict=True):
+        assert gradient is not None and np.abs(gradient.numpy()).sum() > 0, kernel.path
