@@ -109,10 +109,12 @@ class ConcatenateAnchors(keras.layers.Layer):
 
     Called on a list of `[B, h_l, w_l, A * values_per_anchor]` maps (levels in stride order);
     returns float32 `[B, sum_l h_l * w_l * A, values_per_anchor]`, anchors ordered level → row
-    → column → anchor-in-cell.
+    → column → anchor-in-cell. The layer's dtype is always float32, so Keras's autocasting never
+    rounds the float32 head outputs to float16 under a mixed policy.
     """
 
     def __init__(self, values_per_anchor, **kwargs):
+        kwargs["dtype"] = "float32"
         super().__init__(**kwargs)
         self.values_per_anchor = int(values_per_anchor)
 

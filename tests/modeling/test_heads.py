@@ -56,7 +56,11 @@ def test_heads_output_float32_under_mixed_precision():
         maps = head(np.ones((1, 4, 4, 6), np.float32))
         assert head.hidden[0].compute_dtype == "float16"
         assert maps.dtype == tf.float32
-        assert ConcatenateAnchors(4)([maps]).dtype == tf.float32
+        # A value float16 cannot hold survives the concatenation.
+        precise = tf.fill([1, 2, 2, 12], 1.0 + 2.0**-20)
+        flat = ConcatenateAnchors(4)([maps, precise])
+        assert flat.dtype == tf.float32
+        assert np.all(flat.numpy()[0, 48:] == np.float32(1.0 + 2.0**-20))
     finally:
         keras.mixed_precision.set_global_policy("float32")
 
