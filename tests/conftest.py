@@ -4,7 +4,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import pytest
 import tensorflow as tf
+
+from efgrnet_tf.ops import custom_op_library
 
 # Two logical CPUs let MirroredStrategy tests run on one machine; the default strategy uses the
 # first. This must happen before any op runs, hence at conftest import.
@@ -12,3 +15,13 @@ _cpus = tf.config.list_physical_devices("CPU")
 tf.config.set_logical_device_configuration(
     _cpus[0], [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
 )
+
+
+@pytest.fixture(params=("pure_tf", "custom_op"))
+def implementation(request):
+    """Each implementation; the custom op must be built (`pip install -e .`) for its cases."""
+    if request.param == "custom_op":
+        assert custom_op_library.load_deform_conv_library() is not None, (
+            f"the custom op library did not load: {custom_op_library.library_load_error()}"
+        )
+    return request.param

@@ -6,17 +6,7 @@ import pytest
 import tensorflow as tf
 
 from efgrnet_tf.layers import DeformableConv2D
-from efgrnet_tf.ops import custom_op_library, deform_conv2d
-
-
-@pytest.fixture(params=("pure_tf", "custom_op"))
-def implementation(request):
-    """Each implementation; the custom op must be built (`pip install -e .`) for its cases."""
-    if request.param == "custom_op":
-        assert custom_op_library.load_deform_conv_library() is not None, (
-            f"the custom op library did not load: {custom_op_library.library_load_error()}"
-        )
-    return request.param
+from efgrnet_tf.ops import deform_conv2d
 
 
 def _inputs(batch=2, size_hw=(9, 10), channels=4, offset_channels=18, mask_channels=None):

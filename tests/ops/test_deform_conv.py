@@ -9,18 +9,7 @@ import pytest
 import tensorflow as tf
 from deform_conv_reference import deform_conv2d_reference, random_case
 
-from efgrnet_tf.ops import custom_op_library, deform_conv2d
-
-
-@pytest.fixture(params=("pure_tf", "custom_op"))
-def implementation(request):
-    """Each implementation; the custom op must be built (`pip install -e .`) for its cases."""
-    if request.param == "custom_op":
-        assert custom_op_library.load_deform_conv_library() is not None, (
-            f"the custom op library did not load: {custom_op_library.library_load_error()}"
-        )
-    return request.param
-
+from efgrnet_tf.ops import deform_conv2d
 
 FORWARD_CASES = {
     "3x3_plain": dict(

@@ -15,16 +15,6 @@ from efgrnet_tf.ops import custom_op_library, deform_conv2d
 ARGUMENTS = ("inputs", "offsets", "mask", "kernel")
 
 
-@pytest.fixture(params=("pure_tf", "custom_op"))
-def implementation(request):
-    """Each implementation; the custom op must be built (`pip install -e .`) for its cases."""
-    if request.param == "custom_op":
-        assert custom_op_library.load_deform_conv_library() is not None, (
-            f"the custom op library did not load: {custom_op_library.library_load_error()}"
-        )
-    return request.param
-
-
 def _fractional_offsets(rng, shape, offset_range):
     """Offsets whose fractional parts stay in [0.2, 0.8]: no sample within 0.2 of a kink."""
     whole = rng.integers(-offset_range, offset_range, shape)
