@@ -12,6 +12,7 @@ import os
 
 import keras
 import tensorflow as tf
+from absl import logging
 
 CHECKPOINT_PREFIX = "ckpt"
 
@@ -46,10 +47,12 @@ class TrainingCheckpoint:
         worker_id: int = 0,
     ):
         self.model_dir = model_dir
-        items = {"model": model, "optimizer": optimizer, "step": step, "epoch": epoch}
-        if iterator is not None:
-            items["iterator"] = iterator
-        self._checkpoint = tf.train.Checkpoint(**items)
+        state = {"model": model, "optimizer": optimizer, "step": step, "epoch": epoch}
+        self._state = tf.train.Checkpoint(**state)
+        self._iterator = iterator
+        self._checkpoint = tf.train.Checkpoint(
+            **state, **({"iterator": iterator} if iterator is not None else {})
+        )
         self._step = step
         self._is_chief = is_chief
         directory = model_dir if is_chief else os.path.join(model_dir, f".worker_{worker_id}_tmp")
@@ -61,11 +64,22 @@ class TrainingCheckpoint:
         )
 
     def restore_latest(self) -> str | None:
-        """Restores the chief's newest checkpoint in `model_dir`; returns its path, or None."""
+        """Restores the chief's newest checkpoint in `model_dir`; returns its path, or None.
+
+        Model, optimizer, step and epoch must all be in the checkpoint. The input position is
+        restored when the checkpoint has one (it has none when it was written under a
+        multi-replica strategy); otherwise the input pipeline starts from its beginning.
+        """
         path = tf.train.latest_checkpoint(self.model_dir)
         if path is None:
             return None
-        self._checkpoint.restore(path).assert_existing_objects_matched()
+        self._state.restore(path).expect_partial().assert_existing_objects_matched()
+        if self._iterator is not None:
+            saved = {name for name, _ in tf.train.list_variables(path)}
+            if any(name.startswith("iterator/") for name in saved):
+                tf.train.Checkpoint(iterator=self._iterator).restore(path).expect_partial()
+            else:
+                logging.warning("%s has no input position; the data starts from the top", path)
         return path
 
     def save(self) -> str:

@@ -2,7 +2,7 @@
 
     python stand_in_train_main.py MODEL_DIR STRATEGY WEIGHTS_OUT [KILL_AFTER_STEP]
 
-Trains `trainer_stand_ins.stand_in_config(epochs=3, deterministic_ops=True)` under STRATEGY
+Trains `trainer_stand_ins.stand_in_config(**CONFIG)` under STRATEGY
 (`TF_CONFIG` from the environment for `multi_worker_mirrored`), resuming from MODEL_DIR's newest
 checkpoint, and writes the final weights to WEIGHTS_OUT (`.npz`). With KILL_AFTER_STEP the
 process SIGKILLs itself right after that step, before anything else (no checkpoint, no exit
@@ -23,7 +23,8 @@ from trainer_stand_ins import stand_in_components, stand_in_config
 from efgrnet_tf.training.strategy import create_strategy
 from efgrnet_tf.training.trainer import Trainer
 
-CONFIG = {"epochs": 3, "deterministic_ops": True}
+# Synchronised BatchNorm: without it, each worker keeps moving statistics of its own batches.
+CONFIG = {"epochs": 3, "deterministic_ops": True, "sync_batch_norm": True}
 
 
 def main(model_dir: str, strategy_name: str, weights_out: str, kill_after_step: int | None):

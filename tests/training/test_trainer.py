@@ -134,3 +134,11 @@ def test_without_sync_batch_norm_replicas_normalise_their_own_share(tmp_path):
     single_total = float(single._train_step(single._iterator)["total"])
     mirrored_total = float(mirrored._train_step(mirrored._iterator)["total"])
     assert abs(single_total - mirrored_total) > 1e-4 * abs(single_total)
+
+
+def test_a_mirrored_run_resumes_on_one_device_without_an_input_position(tmp_path):
+    make_trainer(tmp_path, "mirrored", epochs=1, sync_batch_norm=True).train()
+    resumed = make_trainer(tmp_path, "default", sync_batch_norm=True)
+    assert resumed.restore().endswith("ckpt-4")
+    assert int(resumed.step.numpy()) == 4
+    assert resumed.train()["final_step"] == 8
