@@ -1,5 +1,6 @@
 """The training loop with a stand-in model: checkpoints, resume, NaN handling, replicas."""
 
+import dataclasses
 import os
 
 import keras
@@ -142,3 +143,18 @@ def test_a_mirrored_run_resumes_on_one_device_without_an_input_position(tmp_path
     assert resumed.restore().endswith("ckpt-4")
     assert int(resumed.step.numpy()) == 4
     assert resumed.train()["final_step"] == 8
+
+
+def test_periodic_evaluation_runs_every_n_epochs_and_writes_eval_events(tmp_path):
+    cfg = stand_in_config(epochs=4, eval_every_epochs=2)
+    evaluated_at = []
+
+    def evaluate(model):
+        evaluated_at.append(int(trainer.step.numpy()))
+        return {"AP50": 0.5, "note": "non-numeric values are not summarised"}
+
+    components = dataclasses.replace(stand_in_components(cfg), evaluate=evaluate)
+    trainer = Trainer(cfg, str(tmp_path), create_strategy("default"), components)
+    trainer.train()
+    assert evaluated_at == [8, 16]
+    assert os.listdir(tmp_path / "eval")
