@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from efgrnet_tf.ops import custom_op_library
+from efgrnet_tf.training.strategy import create_strategy
 
 # Two logical CPUs let MirroredStrategy tests run on one machine; the default strategy uses the
 # first. This must happen before any op runs, hence at conftest import.
@@ -25,3 +26,15 @@ def implementation(request):
             f"the custom op library did not load: {custom_op_library.library_load_error()}"
         )
     return request.param
+
+
+@pytest.fixture(scope="session")
+def two_replica_strategy():
+    """The process' one MirroredStrategy over the two logical CPUs.
+
+    Tests share it because two MirroredStrategy instances over the same devices in one process
+    reuse collective-op keys and fail with shape mismatches.
+    """
+    strategy = create_strategy("mirrored")
+    assert strategy.num_replicas_in_sync == 2
+    return strategy

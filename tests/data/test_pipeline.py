@@ -70,8 +70,8 @@ def test_same_seed_gives_identical_training_batches():
     assert not np.array_equal(a[0]["images"], c[0]["images"])
 
 
-def test_two_replicas_get_per_replica_batches_of_distinct_images():
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+def test_two_replicas_get_per_replica_batches_of_distinct_images(two_replica_strategy):
+    strategy = two_replica_strategy
     cfg = _config(deterministic=True)
     dataset = strategy.distribute_datasets_from_function(lambda ctx: build_train_dataset(cfg, ctx))
     batch = next(iter(dataset))

@@ -203,7 +203,7 @@ def test_xla_compiled_loss_equals_eager():
     _assert_losses_close(compiled(outputs, labels), reference_losses(outputs, labels, anchors, cfg))
 
 
-def test_mirrored_replicas_sum_to_the_single_device_global_batch_loss():
+def test_mirrored_replicas_sum_to_the_single_device_global_batch_loss(two_replica_strategy):
     cfg = _cfg()
     outputs, labels, anchors = _random_batch(seed=6)
     halves = [
@@ -215,7 +215,7 @@ def test_mirrored_replicas_sum_to_the_single_device_global_batch_loss():
     expected = reference_losses(outputs, labels, anchors, cfg)
     assert sum(per_half) / 2 != pytest.approx(expected["total"], rel=1e-3)
 
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = two_replica_strategy
     dist_outputs = strategy.experimental_distribute_values_from_function(
         lambda ctx: halves[ctx.replica_id_in_sync_group][0]
     )
