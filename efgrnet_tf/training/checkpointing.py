@@ -1,5 +1,8 @@
 """Training checkpoints: model, optimizer, step, epoch and (when possible) the input position.
 
+The model's weights are stored under `model_weights/<variable path>` (`model_weights_by_path`);
+`restore_model_weights` reads them back into a freshly built model for evaluation and export.
+
 Checkpoints are written by a `tf.train.CheckpointManager` as `model_dir/ckpt-<step>`, so
 `tf.train.latest_checkpoint(model_dir)` finds the newest one. In a multi-worker cluster every
 worker must take part in a save (it is a collective operation); only the chief's files are kept,
@@ -22,7 +25,7 @@ class TrainingCheckpoint:
 
     Args:
       model_dir: the run folder; the chief's checkpoints live directly in it.
-      model: the Keras model (weights and BatchNorm statistics).
+      model: the Keras model (all its weights, BatchNorm statistics included).
       optimizer: the optimizer (momentum buffers, iteration count, loss scale); it must already
         be built so that its slot variables exist at restore time.
       step: int64 scalar variable, training steps (batches) done.
@@ -47,7 +50,12 @@ class TrainingCheckpoint:
         worker_id: int = 0,
     ):
         self.model_dir = model_dir
-        state = {"model": model, "optimizer": optimizer, "step": step, "epoch": epoch}
+        state = {
+            "model_weights": model_weights_by_path(model),
+            "optimizer": optimizer,
+            "step": step,
+            "epoch": epoch,
+        }
         self._state = tf.train.Checkpoint(**state)
         self._iterator = iterator
         self._checkpoint = tf.train.Checkpoint(
@@ -90,6 +98,21 @@ class TrainingCheckpoint:
         return path
 
 
+def model_weights_by_path(model: keras.Model) -> dict[str, keras.Variable]:
+    """`{variable.path: variable}` for all the model's weights, the form checkpoints store.
+
+    Keyed by path rather than reached through the model's attributes, so that a layer keeping
+    sub-layers where TensorFlow's object tracking does not look (e.g. in a Python list) still
+    has its weights saved and restored.
+    """
+    weights = {}
+    for variable in model.weights:
+        if variable.path in weights:
+            raise ValueError(f"two model weights share the path {variable.path!r}")
+        weights[variable.path] = variable
+    return weights
+
+
 def restore_model_weights(model: keras.Model, checkpoint: str) -> str:
     """Loads only the model's weights from a training checkpoint (evaluation, export).
 
@@ -102,7 +125,6 @@ def restore_model_weights(model: keras.Model, checkpoint: str) -> str:
     path = tf.train.latest_checkpoint(checkpoint) if tf.io.gfile.isdir(checkpoint) else checkpoint
     if path is None:
         raise FileNotFoundError(f"no checkpoint found in {checkpoint}")
-    tf.train.Checkpoint(model=model).restore(
-        path
-    ).expect_partial().assert_existing_objects_matched()
+    reader = tf.train.Checkpoint(model_weights=model_weights_by_path(model))
+    reader.restore(path).expect_partial().assert_existing_objects_matched()
     return path
