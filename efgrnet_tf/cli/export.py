@@ -14,7 +14,6 @@ import sys
 from absl import app, flags, logging
 
 from efgrnet_tf.config import load_config
-from efgrnet_tf.serving.checkpoint_restore import UntrackedVariablesError
 from efgrnet_tf.serving.exporter import DEFORM_CONV_IMPLEMENTATIONS, export_saved_model
 
 _CONFIG = flags.DEFINE_string("config", None, "Experiment YAML the checkpoint was trained with.")
@@ -55,7 +54,7 @@ def main(argv: list[str]) -> int:
             deform_conv_implementation=_DEFORM_CONV_IMPLEMENTATION.value,
             jit_compile=_JIT_COMPILE.value,
         )
-    except (FileExistsError, FileNotFoundError, UntrackedVariablesError) as e:
+    except (FileExistsError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     logging.info("exported %s", path)

@@ -17,7 +17,6 @@ from absl import app, flags
 
 from efgrnet_tf.config import load_config
 from efgrnet_tf.serving import predictor
-from efgrnet_tf.serving.checkpoint_restore import UntrackedVariablesError
 from efgrnet_tf.serving.predict_files import list_images, predict_images
 from efgrnet_tf.serving.predictor import Detector
 
@@ -54,7 +53,7 @@ def main(argv: list[str]) -> int:
     try:
         image_paths = list_images(argv[1:])
         detector = load_detector()
-    except (FileNotFoundError, UntrackedVariablesError) as e:
+    except FileNotFoundError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     predict_images(detector, image_paths, _OUTPUT_DIR.value, _SCORE_THRESHOLD.value)

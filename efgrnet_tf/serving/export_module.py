@@ -19,8 +19,7 @@ class DetectionExportModule(tf.Module):
 
     Args:
       model: the Keras model of `build_model(cfg)`: float32 `[B, S, S, 3]` preprocessed images
-        in, the dict of head outputs out. Saving needs every variable tracked (see
-        `checkpoint_restore.untracked_variables`).
+        in, the dict of head outputs out.
       cfg: the experiment config (`model.image_size`, `data.mean_bgr`, `anchors`,
         `postprocess`).
       labels_path: an existing `labels.txt`, tracked as an asset so that saving copies it to
@@ -38,6 +37,10 @@ class DetectionExportModule(tf.Module):
     ):
         super().__init__(name="efgrnet_detection")
         self.model = model
+        # Keras 3 layers that keep sub-layers in Python lists hide their variables from TF's
+        # object tracking; tracking the list of all variables here (as keras.export does) lets
+        # tf.saved_model.save capture every one of them.
+        self.model_variables = list(model.variables)
         if labels_path is not None:
             self.labels_asset = tf.saved_model.Asset(os.fspath(labels_path))
         self._cfg = cfg

@@ -16,9 +16,9 @@ import tensorflow as tf
 
 from efgrnet_tf import build_model
 from efgrnet_tf.config.experiment import ExperimentConfig
-from efgrnet_tf.serving.checkpoint_restore import restore_for_serving
 from efgrnet_tf.serving.export_module import DetectionExportModule
 from efgrnet_tf.serving.labels import LABELS_FILENAME, class_names_for_export, write_labels_file
+from efgrnet_tf.training.checkpointing import restore_model_weights
 
 DEFORM_CONV_IMPLEMENTATIONS = ("pure_tf", "custom_op")
 
@@ -99,14 +99,12 @@ def export_saved_model(
     Raises:
       FileExistsError: the version folder exists (checked before anything is built).
       FileNotFoundError: no checkpoint at `checkpoint`.
-      UntrackedVariablesError: the model has variables no checkpoint can hold (see
-        `checkpoint_restore.restore_for_serving`).
     """
     target = version_dir(export_base_dir, version)
     export_cfg = config_for_export(cfg, deform_conv_implementation)
     class_names = class_names_for_export(export_cfg)
     model = build_model(export_cfg)
-    restore_for_serving(model, checkpoint)
+    restore_model_weights(model, checkpoint)
 
     base = os.path.dirname(target)
     os.makedirs(base, exist_ok=True)

@@ -12,10 +12,10 @@ import tensorflow as tf
 from efgrnet_tf import build_model
 from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.serving import image_tensor
-from efgrnet_tf.serving.checkpoint_restore import restore_for_serving
 from efgrnet_tf.serving.export_module import DetectionExportModule
 from efgrnet_tf.serving.labels import class_names_for_export, read_labels_file
 from efgrnet_tf.serving.signature_names import IMAGE_TENSOR_SIGNATURE, INPUT_NAMES
+from efgrnet_tf.training.checkpointing import restore_model_weights
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +52,7 @@ def checkpoint_detector(cfg: ExperimentConfig, checkpoint: str) -> Detector:
     implementation and class names from `cfg` (`class_<id>` when it has none).
     """
     model = build_model(cfg)
-    restore_for_serving(model, checkpoint)
+    restore_model_weights(model, checkpoint)
     module = DetectionExportModule(model, cfg)
     serve = image_tensor.serving_function(module.detect, cfg.model.image_size, cfg.data.mean_bgr)
     names = dict(enumerate(class_names_for_export(cfg), start=1))

@@ -17,6 +17,7 @@ from serving_helpers import CLASS_NAMES, MAX_DETECTIONS, REPO_ROOT, run_python
 
 import efgrnet_tf
 from efgrnet_tf.config import config_from_dict, save_config
+from efgrnet_tf.training.checkpointing import model_weights_by_path
 
 # (layer-name prefix of a prediction conv, the output it feeds), objectness stage first.
 _HEAD_STAGES = (
@@ -45,13 +46,7 @@ def _temper_heads(model, image: np.ndarray) -> None:
 
 @pytest.fixture(scope="session")
 def small_cfg():
-    """A 128x128, 1/8-width EFGRNet with 3 named classes and 20 detections per image.
-
-    Feature enrichment (MSCF + objectness fusion) is off: `MultiScaleContextualFeatures` keeps
-    its sub-layers in Python lists, which `tf.train.Checkpoint` does not track, so no checkpoint
-    holds their weights and `restore_for_serving` rightly refuses that model. The cascade (FGRM
-    with the deformable conv, both head stages) is on.
-    """
+    """A 128x128, 1/8-width EFGRNet with 3 named classes and 20 detections per image."""
     return config_from_dict(
         {
             "name": "serving_test",
@@ -59,7 +54,6 @@ def small_cfg():
                 "image_size": 128,
                 "num_classes": 4,
                 "width_multiplier": 0.125,
-                "feature_enrichment": False,
             },
             "postprocess": {"max_detections": MAX_DETECTIONS, "max_detections_per_class": 10},
             "class_names": list(CLASS_NAMES),
@@ -90,8 +84,11 @@ def trained_model(small_cfg, tmp_path_factory):
     probe = np.random.default_rng(1).uniform(-100, 100, (1, size, size, 3)).astype(np.float32)
     _temper_heads(model, probe)
     folder = tmp_path_factory.mktemp("run")
-    # The trainer's checkpoint also holds the step (and optimizer); export reads the model only.
-    checkpoint = tf.train.Checkpoint(model=model, step=tf.Variable(7, dtype=tf.int64))
+    # The trainer's form: weights keyed by variable path, plus the step (and optimizer, left
+    # out here); export reads the weights only.
+    checkpoint = tf.train.Checkpoint(
+        model_weights=model_weights_by_path(model), step=tf.Variable(7, dtype=tf.int64)
+    )
     tf.train.CheckpointManager(checkpoint, str(folder), max_to_keep=1).save()
     config_path = str(folder / "config.yaml")
     save_config(small_cfg, config_path)
