@@ -48,18 +48,21 @@ class PredictionHead(keras.layers.Layer):
         self.batch_norm_momentum = float(batch_norm_momentum)
         self.batch_norm_epsilon = float(batch_norm_epsilon)
         self.synchronized_batch_norm = bool(synchronized_batch_norm)
-        self.hidden = [
-            ConvBN(
-                self.hidden_channels,
-                1,
-                batch_norm_momentum=self.batch_norm_momentum,
-                batch_norm_epsilon=self.batch_norm_epsilon,
-                synchronized_batch_norm=self.synchronized_batch_norm,
-                name=f"hidden{i}",
-                dtype=self.dtype_policy,
+        # One attribute per hidden layer: tf.train.Checkpoint does not see Keras 3 lists.
+        for i in range(1, self.num_hidden_layers + 1):
+            setattr(
+                self,
+                f"hidden{i}",
+                ConvBN(
+                    self.hidden_channels,
+                    1,
+                    batch_norm_momentum=self.batch_norm_momentum,
+                    batch_norm_epsilon=self.batch_norm_epsilon,
+                    synchronized_batch_norm=self.synchronized_batch_norm,
+                    name=f"hidden{i}",
+                    dtype=self.dtype_policy,
+                ),
             )
-            for i in range(1, self.num_hidden_layers + 1)
-        ]
         self.predict = keras.layers.Conv2D(
             self.num_anchors * self.values_per_anchor,
             3,
@@ -69,6 +72,11 @@ class PredictionHead(keras.layers.Layer):
             name="predict",
             dtype="float32",
         )
+
+    @property
+    def hidden(self):
+        """The hidden ConvBN(1x1) layers, in order."""
+        return [getattr(self, f"hidden{i}") for i in range(1, self.num_hidden_layers + 1)]
 
     def build(self, input_shape):
         shape = input_shape

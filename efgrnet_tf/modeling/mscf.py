@@ -49,27 +49,37 @@ class MultiScaleContextualFeatures(keras.layers.Layer):
         )
         inner = max(1, self.output_channels // 4)
         branch = max(1, inner // 4)
-        self.pools = [
-            keras.layers.MaxPooling2D(2, 2, name=f"pool{i}", dtype=self.dtype_policy)
-            for i in range(1, 4)
-        ]
-        self.stem = [
-            ConvBN(inner, 3, name="stem_3x3", **bn_args),
-            ConvBN(inner, 1, name="stem_1x1", **bn_args),
-        ]
-        self.branches = [
-            [
-                ConvBN(branch, 1, name=f"branch{i}_1x1", **bn_args),
+        self.pool = keras.layers.MaxPooling2D(2, 2, name="pool", dtype=self.dtype_policy)
+        # Sub-layers live in attributes, not lists: Keras 3 keeps lists in its own tracked
+        # containers, which tf.train.Checkpoint and SavedModel do not see.
+        self.stem_3x3 = ConvBN(inner, 3, name="stem_3x3", **bn_args)
+        self.stem_1x1 = ConvBN(inner, 1, name="stem_1x1", **bn_args)
+        for i, rate in enumerate(self.dilation_rates, start=1):
+            setattr(self, f"branch{i}_1x1", ConvBN(branch, 1, name=f"branch{i}_1x1", **bn_args))
+            setattr(
+                self,
+                f"branch{i}_3x3",
                 ConvBN(branch, 3, dilation_rate=rate, name=f"branch{i}_3x3", **bn_args),
-            ]
-            for i, rate in enumerate(self.dilation_rates, start=1)
-        ]
+            )
         self.fuse = ConvBN(self.output_channels, 1, activation=False, name="fuse", **bn_args)
+
+    @property
+    def stem(self):
+        """The ConvBN(3x3) and ConvBN(1x1) after the pools."""
+        return [self.stem_3x3, self.stem_1x1]
+
+    @property
+    def branches(self):
+        """(1x1, dilated 3x3) ConvBN pairs, one per dilation rate."""
+        return [
+            (getattr(self, f"branch{i}_1x1"), getattr(self, f"branch{i}_3x3"))
+            for i in range(1, len(self.dilation_rates) + 1)
+        ]
 
     def build(self, input_shape):
         shape = input_shape
-        for pool in self.pools:
-            shape = pool.compute_output_shape(shape)
+        for _ in range(3):
+            shape = self.pool.compute_output_shape(shape)
         for layer in self.stem:
             layer.build(shape)
             shape = layer.compute_output_shape(shape)
@@ -81,11 +91,8 @@ class MultiScaleContextualFeatures(keras.layers.Layer):
         self.fuse.build((*shape[:-1], branch_channels))
 
     def call(self, images, training=None):
-        x = images
-        for pool in self.pools:
-            x = pool(x)
-        for layer in self.stem:
-            x = layer(x, training=training)
+        x = self.pool(self.pool(self.pool(images)))
+        x = self.stem_1x1(self.stem_3x3(x, training=training), training=training)
         branches = [
             second(first(x, training=training), training=training)
             for first, second in self.branches

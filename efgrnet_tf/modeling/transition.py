@@ -39,8 +39,16 @@ class TransitionBlock(keras.layers.Layer):
         self.batch_norm_momentum = float(batch_norm_momentum)
         self.batch_norm_epsilon = float(batch_norm_epsilon)
         self.synchronized_batch_norm = bool(synchronized_batch_norm)
-        self.blocks = []
         self.project = None
+
+    @property
+    def blocks(self):
+        """Per residual bottleneck, its [1x1, 3x3, 1x1] ConvBN layers (empty before build)."""
+        return [
+            [getattr(self, f"block{i}_{suffix}") for suffix in ("1x1a", "3x3", "1x1b")]
+            for i in range(1, self.num_residual_blocks + 1)
+            if hasattr(self, f"block{i}_1x1a")
+        ]
 
     def _conv_bn(self, filters, kernel_size, name):
         return ConvBN(
@@ -57,16 +65,17 @@ class TransitionBlock(keras.layers.Layer):
         channels = input_shape[-1]
         inner = max(1, channels // 4)
         for i in range(1, self.num_residual_blocks + 1):
-            block = [
-                self._conv_bn(inner, 1, f"block{i}_1x1a"),
-                self._conv_bn(inner, 3, f"block{i}_3x3"),
-                self._conv_bn(channels, 1, f"block{i}_1x1b"),
-            ]
             shape = input_shape
-            for layer in block:
+            # One attribute per layer: tf.train.Checkpoint does not see Keras 3 lists.
+            for suffix, filters, kernel_size in (
+                ("1x1a", inner, 1),
+                ("3x3", inner, 3),
+                ("1x1b", channels, 1),
+            ):
+                layer = self._conv_bn(filters, kernel_size, f"block{i}_{suffix}")
+                setattr(self, f"block{i}_{suffix}", layer)
                 layer.build(shape)
                 shape = layer.compute_output_shape(shape)
-            self.blocks.append(block)
         self.project = self._conv_bn(self.output_channels, 1, "project")
         self.project.build(input_shape)
 
