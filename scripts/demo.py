@@ -18,11 +18,11 @@ import time
 from absl import app, flags, logging
 from PIL import Image
 
-from efgrnet_tf.cli.predict import predict_images
 from efgrnet_tf.config import load_config
 from efgrnet_tf.data.synthetic import example_seed, render_shapes_example
 from efgrnet_tf.evaluation.evaluator import evaluate_model
 from efgrnet_tf.serving.exporter import export_saved_model
+from efgrnet_tf.serving.predict_files import predict_images
 from efgrnet_tf.serving.predictor import saved_model_detector
 from efgrnet_tf.training.experiment import train_experiment
 
