@@ -193,33 +193,13 @@ void Gemm(int64_t m_size, int64_t n_size, int64_t k_size, const float* a, int64_
                                              c, accumulate);
 }
 
-__global__ void HalfToFloatKernel(const __half* source, float* destination, int64_t count) {
+// Element-wise dtype conversion through the CUDA types' own conversions: half/bfloat16 → float
+// is exact; float → half/bfloat16 rounds to nearest even.
+template <typename Source, typename Destination>
+__global__ void ConvertKernel(const Source* source, Destination* destination, int64_t count) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < count;
        i += int64_t{blockDim.x} * gridDim.x) {
-    destination[i] = __half2float(source[i]);
-  }
-}
-
-__global__ void BFloat16ToFloatKernel(const __nv_bfloat16* source, float* destination,
-                                      int64_t count) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < count;
-       i += int64_t{blockDim.x} * gridDim.x) {
-    destination[i] = __bfloat162float(source[i]);
-  }
-}
-
-__global__ void FloatToHalfKernel(const float* source, __half* destination, int64_t count) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < count;
-       i += int64_t{blockDim.x} * gridDim.x) {
-    destination[i] = __float2half_rn(source[i]);
-  }
-}
-
-__global__ void FloatToBFloat16Kernel(const float* source, __nv_bfloat16* destination,
-                                      int64_t count) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < count;
-       i += int64_t{blockDim.x} * gridDim.x) {
-    destination[i] = __float2bfloat16_rn(source[i]);
+    destination[i] = static_cast<Destination>(source[i]);
   }
 }
 
@@ -293,10 +273,10 @@ const char* ToFloat(HalfType type, const void* source, float* destination, int64
   const cudaStream_t stream = static_cast<cudaStream_t>(stream_handle);
   if (count == 0) return nullptr;
   if (type == HalfType::kFloat16) {
-    HalfToFloatKernel<<<GridFor(count), kThreads, 0, stream>>>(
+    ConvertKernel<<<GridFor(count), kThreads, 0, stream>>>(
         static_cast<const __half*>(source), destination, count);
   } else {
-    BFloat16ToFloatKernel<<<GridFor(count), kThreads, 0, stream>>>(
+    ConvertKernel<<<GridFor(count), kThreads, 0, stream>>>(
         static_cast<const __nv_bfloat16*>(source), destination, count);
   }
   return LastError();
@@ -307,10 +287,10 @@ const char* FromFloat(HalfType type, const float* source, void* destination, int
   const cudaStream_t stream = static_cast<cudaStream_t>(stream_handle);
   if (count == 0) return nullptr;
   if (type == HalfType::kFloat16) {
-    FloatToHalfKernel<<<GridFor(count), kThreads, 0, stream>>>(
+    ConvertKernel<<<GridFor(count), kThreads, 0, stream>>>(
         source, static_cast<__half*>(destination), count);
   } else {
-    FloatToBFloat16Kernel<<<GridFor(count), kThreads, 0, stream>>>(
+    ConvertKernel<<<GridFor(count), kThreads, 0, stream>>>(
         source, static_cast<__nv_bfloat16*>(destination), count);
   }
   return LastError();
