@@ -7,18 +7,7 @@ Written image by image with Python loops, following the authors' PyTorch code (S
 import math
 
 import numpy as np
-
-
-def iou_matrix(boxes_yxyx, anchors_yxyx):
-    """`[M, A]` IoU of M boxes with A anchors, both `[ymin, xmin, ymax, xmax]`."""
-    out = np.zeros((len(boxes_yxyx), len(anchors_yxyx)))
-    for i, (y0, x0, y1, x1) in enumerate(boxes_yxyx):
-        for j, (v0, u0, v1, u1) in enumerate(anchors_yxyx):
-            ih = max(0.0, min(y1, v1) - max(y0, v0))
-            iw = max(0.0, min(x1, u1) - max(x0, u0))
-            union = (y1 - y0) * (x1 - x0) + (v1 - v0) * (u1 - u0) - ih * iw
-            out[i, j] = ih * iw / union if union > 0 else 0.0
-    return out
+from box_reference import iou_matrix
 
 
 def to_yxyx(cxcywh):
