@@ -37,6 +37,13 @@ class ModelConfig:
     # Output channels of the FGRM deformable conv (scaled by `width_multiplier`).
     fgrm_channels: int = 256
     deform_conv_implementation: Literal["auto", "custom_op", "pure_tf"] = "auto"
+    # Not in the paper: the model multiplies its (mean-subtracted, 0-255 scale) input by this
+    # first. 1.0 for ImageNet weights, which expect that scale; from-scratch configs use ~1/58 so
+    # the first layers start with unit-scale inputs and gradients.
+    input_scale: float = 1.0
+    # Initialisation of the heads' final convs: 0 = He-normal fan_out (the authors'); > 0 = the
+    # std of a zero-mean normal, which starts the loss near its floor instead of at ~100.
+    head_kernel_stddev: float = 0.0
     batch_norm_momentum: float = 0.99
     batch_norm_epsilon: float = 1e-5
     # Not in the paper: BatchNorm after every VGG16 conv (conv1_1..conv5_3, fc6, fc7), so a
@@ -74,6 +81,15 @@ class ModelConfig:
             raise ValueError(
                 "pretrained_backbone needs width_multiplier 1.0 (ImageNet weights have the "
                 f"paper's widths), got {self.width_multiplier}"
+            )
+        if self.input_scale <= 0:
+            raise ValueError(f"input_scale must be > 0, got {self.input_scale}")
+        if self.head_kernel_stddev < 0:
+            raise ValueError(f"head_kernel_stddev must be >= 0, got {self.head_kernel_stddev}")
+        if self.pretrained_backbone and self.input_scale != 1.0:
+            raise ValueError(
+                "pretrained_backbone needs input_scale 1.0 (ImageNet weights expect 0-255 "
+                f"inputs), got {self.input_scale}"
             )
         if self.pretrained_backbone and self.vgg_batch_norm:
             raise ValueError("pretrained_backbone cannot be combined with vgg_batch_norm")

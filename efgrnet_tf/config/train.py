@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """SGD with momentum and coupled L2 (PyTorch semantics), warm-up then steps per epoch.
+    """Optimiser (the paper's coupled-L2 SGD or AdamW), warm-up then steps per epoch.
 
     The learning rate rises linearly from `warmup_start_learning_rate` to `base_learning_rate`
     over `warmup_epochs`, then becomes `lr_values[i]` from epoch `lr_boundaries_epochs[i]` on;
@@ -17,8 +18,13 @@ class TrainConfig:
     # Split evenly over all replicas of all workers.
     global_batch_size: int = 32
     epochs: int = 250
+    # "sgd": the paper's SGD with momentum and coupled L2. "adamw": AdamW (not in the paper), for
+    # short from-scratch runs such as the shapes demo.
+    optimizer: Literal["sgd", "adamw"] = "sgd"
+    # SGD only.
     momentum: float = 0.9
-    # Coupled L2 as in torch.optim.SGD: gradient += weight_decay * weight, before momentum.
+    # SGD: coupled L2 as in torch.optim.SGD (gradient += weight_decay * weight, before
+    # momentum). AdamW: decoupled decay (weight -= lr * weight_decay * weight).
     weight_decay: float = 5e-4
     # The authors' code decays every parameter, BatchNorm gamma/beta included.
     weight_decay_on_batch_norm: bool = True

@@ -58,6 +58,9 @@ def build_model(cfg):
         synchronized_batch_norm=cfg.train.sync_batch_norm,
     )
     images = keras.Input((m.image_size, m.image_size, 3), name="images")
+    inputs = images
+    if m.input_scale != 1.0:
+        images = keras.layers.Rescaling(m.input_scale, name="input_scale")(images)
     if m.backbone == "vgg16":
         features = vgg16_features(
             images, width_multiplier=m.width_multiplier, batch_norm=m.vgg_batch_norm, **bn_args
@@ -80,12 +83,13 @@ def build_model(cfg):
         sources = _enrich(images, sources, m, bn_args)
 
     num_anchors = m.num_anchors_per_cell
+    head = dict(kernel_stddev=m.head_kernel_stddev)
     outputs = {}
     if m.cascade:
         objectness_deltas, objectness_logits, refined = [], [], []
         for level, (x, dilation) in enumerate(zip(sources, m.fgrm_dilations, strict=True), 1):
-            deltas = PredictionHead(num_anchors, 4, name=f"objectness_box_head{level}")(x)
-            logits = PredictionHead(num_anchors, 2, name=f"objectness_class_head{level}")(x)
+            deltas = PredictionHead(num_anchors, 4, name=f"objectness_box_head{level}", **head)(x)
+            logits = PredictionHead(num_anchors, 2, name=f"objectness_class_head{level}", **head)(x)
             refined.append(
                 FeatureGuidedRefinement(
                     scaled_channels(m.fgrm_channels, m.width_multiplier),
@@ -107,7 +111,9 @@ def build_model(cfg):
             objectness_logits
         )
         sources = refined
-    hidden = dict(hidden_channels=scaled_channels(RESNET_FINAL_HEAD_CHANNELS, m.width_multiplier))
+    hidden = dict(
+        hidden_channels=scaled_channels(RESNET_FINAL_HEAD_CHANNELS, m.width_multiplier), **head
+    )
     hidden["num_hidden_layers"] = 2 if m.cascade and m.backbone == "resnet101" else 0
     box_maps = [
         PredictionHead(num_anchors, 4, name=f"box_head{level}", **hidden, **bn_args)(x)
@@ -121,7 +127,7 @@ def build_model(cfg):
     ]
     outputs["box_deltas"] = ConcatenateAnchors(4, name="box_deltas")(box_maps)
     outputs["class_logits"] = ConcatenateAnchors(m.num_classes, name="class_logits")(class_maps)
-    model = keras.Model(images, outputs, name=_model_name(m))
+    model = keras.Model(inputs, outputs, name=_model_name(m))
     if m.pretrained_backbone:
         load_pretrained_backbone(model, m.backbone, m.pretrained_backbone)
     return model

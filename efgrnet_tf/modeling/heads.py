@@ -27,6 +27,8 @@ class PredictionHead(keras.layers.Layer):
         num_hidden_layers: 0 for VGG16 (a single 3x3 conv), 2 for the ResNet-101 final heads.
         batch_norm_momentum, batch_norm_epsilon, synchronized_batch_norm: of the hidden layers'
             BN (`synchronized` = batch statistics over all replicas).
+        kernel_stddev: 0 initialises the final conv He-normal (fan_out), as the authors do; > 0
+            draws it from N(0, kernel_stddev²), which starts the logits and deltas near 0.
     """
 
     def __init__(
@@ -38,6 +40,7 @@ class PredictionHead(keras.layers.Layer):
         batch_norm_momentum=0.99,
         batch_norm_epsilon=1e-5,
         synchronized_batch_norm=False,
+        kernel_stddev=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -48,6 +51,7 @@ class PredictionHead(keras.layers.Layer):
         self.batch_norm_momentum = float(batch_norm_momentum)
         self.batch_norm_epsilon = float(batch_norm_epsilon)
         self.synchronized_batch_norm = bool(synchronized_batch_norm)
+        self.kernel_stddev = float(kernel_stddev)
         # One attribute per hidden layer: tf.train.Checkpoint does not see Keras 3 lists.
         for i in range(1, self.num_hidden_layers + 1):
             setattr(
@@ -67,7 +71,9 @@ class PredictionHead(keras.layers.Layer):
             self.num_anchors * self.values_per_anchor,
             3,
             padding="same",
-            kernel_initializer=he_normal_fan_out(),
+            kernel_initializer=keras.initializers.RandomNormal(stddev=self.kernel_stddev)
+            if self.kernel_stddev > 0
+            else he_normal_fan_out(),
             bias_initializer="zeros",
             name="predict",
             dtype="float32",
@@ -107,6 +113,7 @@ class PredictionHead(keras.layers.Layer):
             batch_norm_momentum=self.batch_norm_momentum,
             batch_norm_epsilon=self.batch_norm_epsilon,
             synchronized_batch_norm=self.synchronized_batch_norm,
+            kernel_stddev=self.kernel_stddev,
         )
         return config
 

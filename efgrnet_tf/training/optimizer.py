@@ -90,18 +90,26 @@ class CoupledWeightDecaySGD(keras.optimizers.Optimizer):
 
 
 def optimizer_from_config(train_cfg: TrainConfig, learning_rate) -> keras.optimizers.Optimizer:
-    """The trainer's optimizer: coupled-L2 SGD, wrapped for loss scaling under mixed precision.
+    """The trainer's optimizer, wrapped for loss scaling under mixed precision.
 
+    `train.optimizer`: "sgd" is the paper's coupled-L2 SGD; "adamw" is Keras' AdamW (decoupled
+    decay `train.weight_decay`, betas 0.9/0.999), for from-scratch training (the shapes demo).
     Create it inside the strategy's scope (Keras binds the optimizer to the current strategy).
     """
-    optimizer = CoupledWeightDecaySGD(
-        learning_rate=learning_rate,
-        momentum=train_cfg.momentum,
-        coupled_weight_decay=train_cfg.weight_decay,
-        no_decay_variable_names=()
-        if train_cfg.weight_decay_on_batch_norm
-        else BATCH_NORM_VARIABLE_NAMES,
-    )
+    no_decay = () if train_cfg.weight_decay_on_batch_norm else BATCH_NORM_VARIABLE_NAMES
+    if train_cfg.optimizer == "adamw":
+        optimizer = keras.optimizers.AdamW(
+            learning_rate=learning_rate, weight_decay=train_cfg.weight_decay
+        )
+        if no_decay:
+            optimizer.exclude_from_weight_decay(var_names=list(no_decay))
+    else:
+        optimizer = CoupledWeightDecaySGD(
+            learning_rate=learning_rate,
+            momentum=train_cfg.momentum,
+            coupled_weight_decay=train_cfg.weight_decay,
+            no_decay_variable_names=no_decay,
+        )
     if train_cfg.mixed_precision:
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer

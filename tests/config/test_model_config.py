@@ -27,6 +27,9 @@ def test_defaults_are_the_papers_full_vgg16_model():
         (dict(backbone="resnet101", vgg_batch_norm=True), "vgg_batch_norm"),
         (dict(pretrained_backbone="w.h5", width_multiplier=0.5), "pretrained_backbone"),
         (dict(pretrained_backbone="w.h5", vgg_batch_norm=True), "pretrained_backbone"),
+        (dict(pretrained_backbone="w.h5", input_scale=0.5), "pretrained_backbone"),
+        (dict(input_scale=0.0), "input_scale"),
+        (dict(head_kernel_stddev=-0.1), "head_kernel_stddev"),
     ],
 )
 def test_invalid_values_are_rejected(fields, field_name):

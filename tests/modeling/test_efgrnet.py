@@ -137,6 +137,18 @@ def test_model_rebuilds_from_its_config():
     assert [layer.name for layer in clone.layers] == [layer.name for layer in model.layers]
 
 
+def test_input_scale_multiplies_the_images_before_every_module():
+    scaled = efgrnet_tf.build_model(tiny_config(input_scale=0.25))
+    plain = efgrnet_tf.build_model(tiny_config())
+    plain.set_weights(scaled.get_weights())
+    images = _images(tiny_config(), batch=2)
+    expected = plain(images * 0.25, training=False)
+    result = scaled(images, training=False)
+    for key, value in expected.items():
+        np.testing.assert_allclose(result[key], value, rtol=1e-4, atol=1e-4)
+    assert scaled.get_layer("input_scale").scale == 0.25
+
+
 def test_anchor_config_must_match_the_model_levels():
     cfg = tiny_config()
     wrong_steps = dataclasses.replace(

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from efgrnet_tf.modeling.heads import ConcatenateAnchors, PredictionHead
@@ -39,6 +40,18 @@ def test_prediction_head_is_a_3x3_conv_with_bias():
     assert kernel.shape == (3, 3, 7, 12) and bias.shape == (12,)
     expected = tf.nn.conv2d(x, kernel, 1, "SAME") + bias
     np.testing.assert_allclose(result, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_prediction_head_kernel_stddev_sets_the_final_conv_init():
+    keras.utils.set_random_seed(0)
+    he_init = PredictionHead(3, 5)
+    small_init = PredictionHead(3, 5, kernel_stddev=0.01)
+    for head in (he_init, small_init):
+        head.build((None, 8, 8, 64))
+    # He-normal fan_out: std = sqrt(2 / (3 * 3 * 15)) = 0.12.
+    assert np.std(he_init.predict.kernel.numpy()) == pytest.approx(0.122, rel=0.1)
+    assert np.std(small_init.predict.kernel.numpy()) == pytest.approx(0.01, rel=0.1)
+    assert PredictionHead.from_config(small_init.get_config()).kernel_stddev == 0.01
 
 
 def test_prediction_head_hidden_layers_are_1x1_conv_bn_relu():

@@ -85,3 +85,28 @@ def test_round_trips_through_its_config():
     restored = CoupledWeightDecaySGD.from_config(optimizer.get_config())
     assert restored.momentum == pytest.approx(0.8)
     assert restored.coupled_weight_decay == pytest.approx(1e-4)
+
+
+@pytest.mark.parametrize(("decay_batch_norm", "expected_gamma"), [(True, 0.95), (False, 1.0)])
+def test_adamw_decays_decoupled_and_can_spare_batch_norm(decay_batch_norm, expected_gamma):
+    layer = keras.layers.BatchNormalization()
+    layer.build((None, 1))
+    optimizer = optimizer_from_config(
+        TrainConfig(
+            optimizer="adamw", weight_decay=0.5, weight_decay_on_batch_norm=decay_batch_norm
+        ),
+        0.1,
+    )
+    assert isinstance(optimizer, keras.optimizers.AdamW)
+    zero = tf.zeros([1])
+    optimizer.apply_gradients([(zero, v) for v in layer.trainable_variables])
+    # A zero gradient leaves only the decoupled decay: gamma = 1 - lr * wd * 1 = 0.95.
+    np.testing.assert_allclose(layer.gamma.numpy(), [expected_gamma], rtol=1e-6)
+
+
+def test_adamw_first_step_moves_each_weight_by_the_learning_rate():
+    # Adam's first step is lr * g / (|g| + eps) = lr * sign(g), whatever the gradient's scale.
+    variable = keras.Variable([1.0, -1.0, 3.0], name="kernel")
+    optimizer = optimizer_from_config(TrainConfig(optimizer="adamw", weight_decay=0.0), 0.01)
+    optimizer.apply_gradients([(tf.constant([500.0, -0.2, 0.0]), variable)])
+    np.testing.assert_allclose(variable.numpy(), [0.99, -0.99, 3.0], atol=1e-5)
