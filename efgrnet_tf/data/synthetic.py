@@ -2,10 +2,11 @@
 
 Each image is S x S (`data.synthetic_image_size`) with 0-10 objects of four classes
 (`SHAPES_CLASS_NAMES`: circle, rectangle, triangle, cross) in solid colours that stand out from
-the local background, sizes from 8 pixels to ~70% of the image, random rotation (and aspect
-ratio for rectangles), on a background made of a colour gradient, a few sinusoidal textures and
-pixel noise. Image `i` of a split depends only on `(data.seed, split, i)`, so the data set is
-fixed by the seed, needs no storage, and any element can be rendered on its own.
+the local background, sizes from ~12 pixels (radius `MIN_RADIUS_PIXELS`) to ~60% of the image,
+random rotation (and aspect ratio for rectangles), on a background made of a colour gradient, a
+few sinusoidal textures and pixel noise. Image `i` of a split depends only on
+`(data.seed, split, i)`, so the data set is fixed by the seed, needs no storage, and any element
+can be rendered on its own.
 
 Occlusion rule (what makes the boxes exact): objects are drawn in order, later ones on top.
 Going from the top object down, an object is kept only if at least `MIN_VISIBLE_FRACTION` of
@@ -23,8 +24,14 @@ import tensorflow as tf
 from efgrnet_tf.data.label_maps import SHAPES_CLASS_NAMES
 
 MAX_OBJECTS = 10
-MIN_VISIBLE_FRACTION = 0.6
+# Object radii are log-uniform in [MIN_RADIUS_PIXELS, MAX_RADIUS_FRACTION * S].
+MIN_RADIUS_PIXELS = 6.0
+MAX_RADIUS_FRACTION = 0.3
+MIN_VISIBLE_FRACTION = 0.85
 MIN_VISIBLE_PIXELS = 12
+# Background textures and pixel noise: amplitudes drawn up to this many grey levels.
+TEXTURE_AMPLITUDE = 21.0
+NOISE_AMPLITUDE = 21.0
 _SPLIT_SALT = {"train": 0, "eval": 1}
 
 
@@ -129,7 +136,9 @@ def _render_background(seed: tf.Tensor, image_size: int) -> tf.Tensor:
     frequency = tf.random.stateless_uniform([num_textures], seeds[2], 1.0, 16.0) * 2.0 * math.pi
     direction = tf.random.stateless_uniform([num_textures], seeds[3], 0.0, math.pi)
     phase = tf.random.stateless_uniform([num_textures], seeds[4], 0.0, 2.0 * math.pi)
-    amplitude = tf.random.stateless_uniform([num_textures, 3], seeds[5], -35.0, 35.0)
+    amplitude = tf.random.stateless_uniform(
+        [num_textures, 3], seeds[5], -TEXTURE_AMPLITUDE, TEXTURE_AMPLITUDE
+    )
     for i in range(num_textures):
         # sin(a x + b y + p) = sin(a x) cos(b y + p) + cos(a x) sin(b y + p): two outer products.
         a = frequency[i] * tf.cos(direction[i])
@@ -137,7 +146,7 @@ def _render_background(seed: tf.Tensor, image_size: int) -> tf.Tensor:
         wave = tf.sin(a * x) * tf.cos(b * y + phase[i]) + tf.cos(a * x) * tf.sin(b * y + phase[i])
         image += amplitude[i] * wave
     # Grey (luminance) noise: one draw per pixel, shared by the channels.
-    noise_amplitude = tf.random.stateless_uniform([], seeds[6], 0.0, 35.0)
+    noise_amplitude = tf.random.stateless_uniform([], seeds[6], 0.0, NOISE_AMPLITUDE)
     image += noise_amplitude * tf.random.stateless_uniform(
         [image_size, image_size, 1], seeds[7], -1.0, 1.0
     )
@@ -149,7 +158,9 @@ def _sample_objects(seed: tf.Tensor, image_size: int) -> dict[str, tf.Tensor]:
     seeds = tf.random.experimental.stateless_split(seed, num=7)
     k = MAX_OBJECTS
     size = float(image_size)
-    log_radius = tf.random.stateless_uniform([k], seeds[0], math.log(4.0), math.log(0.35 * size))
+    log_radius = tf.random.stateless_uniform(
+        [k], seeds[0], math.log(MIN_RADIUS_PIXELS), math.log(MAX_RADIUS_FRACTION * size)
+    )
     return {
         "class": tf.random.stateless_uniform(
             [k], seeds[1], 0, len(SHAPES_CLASS_NAMES), dtype=tf.int32

@@ -1,10 +1,10 @@
 """EFGRNet learns on the synthetic shapes set: the CI schedule of the demo model.
 
-`configs/shapes_vgg16_128_ci.yaml` trains the demo's model from scratch for 4 short epochs
-(128 steps) on a small training set. Measured on 2 CPU cores: the total loss falls from ~120
-(step 1) to ~12-15, and COCO AP50 on the held-out split goes from 0.000 (untrained) to ~0.01.
-The bars below sit well inside those numbers; a broken loss, optimizer or data path leaves
-AP50 at 0.
+`configs/shapes_vgg16_128_ci.yaml` trains the demo's model with the demo's recipe from scratch
+for 600 steps (the demo runs 1,600). Measured on 2 CPU cores (~4 minutes): the total loss falls
+from ~18 (step 4) to ~6, and COCO AP50 on the held-out split goes from 0.00002 (untrained) to
+0.33. The bars below sit well inside those numbers; a broken loss, optimizer, input scaling or
+data path leaves AP50 near 0.
 """
 
 import os
@@ -31,6 +31,6 @@ def test_short_schedule_lowers_the_loss_and_lifts_ap50_above_the_untrained_model
     trained = evaluate_model(trainer.model, cfg)
 
     totals = [losses["total"] for _, losses in trainer.loss_history]
-    assert np.mean(totals[-3:]) < 0.5 * totals[0], totals
+    assert np.mean(totals[-3:]) < 0.6 * totals[0], totals
     assert untrained["AP50"] < 0.001, untrained
-    assert trained["AP50"] > untrained["AP50"] + 0.003, trained
+    assert trained["AP50"] > 0.15, trained

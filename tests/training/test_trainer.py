@@ -66,6 +66,21 @@ def test_resume_restores_step_epoch_learning_rate_and_weights(tmp_path):
     assert resumed.train()["steps_this_run"] == 4
 
 
+def test_adamw_runs_resume_with_their_moment_estimates(tmp_path):
+    trained = make_trainer(tmp_path, epochs=1, optimizer="adamw", checkpoint_every_steps=100)
+    trained.train()
+    resumed = make_trainer(tmp_path, epochs=2, optimizer="adamw")
+    resumed.restore(require_checkpoint=True)
+    assert isinstance(resumed.optimizer, keras.optimizers.AdamW)
+    moments = [v for v in trained.optimizer.variables if "momentum" in v.path]
+    assert moments and any(np.any(v.numpy() != 0) for v in moments)
+    for restored, original in zip(
+        resumed.optimizer.variables, trained.optimizer.variables, strict=True
+    ):
+        np.testing.assert_array_equal(restored.numpy(), original.numpy())
+    assert resumed.train()["steps_this_run"] == 4
+
+
 def test_resume_flag_without_a_checkpoint_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         make_trainer(tmp_path).restore(require_checkpoint=True)
