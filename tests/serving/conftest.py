@@ -46,7 +46,8 @@ def _temper_heads(model, image: np.ndarray) -> None:
 
 @pytest.fixture(scope="session")
 def small_cfg():
-    """A 128x128, 1/8-width EFGRNet with 3 named classes and 20 detections per image."""
+    """A 128x128, 1/8-width EFGRNet with 3 named classes and 20 detections per image; its
+    input scaling (a layer of the model, as in the shapes configs) must travel into exports."""
     return config_from_dict(
         {
             "name": "serving_test",
@@ -54,6 +55,7 @@ def small_cfg():
                 "image_size": 128,
                 "num_classes": 4,
                 "width_multiplier": 0.125,
+                "input_scale": 0.017,
             },
             "postprocess": {"max_detections": MAX_DETECTIONS, "max_detections_per_class": 10},
             "class_names": list(CLASS_NAMES),
