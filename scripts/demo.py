@@ -71,7 +71,13 @@ def main(argv) -> None:
         cfg, os.path.join(model_dir, "heldout_images"), _NUM_IMAGES.value
     )
     predictions_dir = os.path.join(model_dir, "predictions")
-    predict_images(saved_model_detector(export_dir), images, predictions_dir, score_threshold=0.3)
+    predict_images(
+        saved_model_detector(export_dir),
+        images,
+        predictions_dir,
+        score_threshold=0.3,
+        drawing_min_side=512,
+    )
     seconds["predict"] = time.perf_counter() - start
 
     total = sum(seconds.values())

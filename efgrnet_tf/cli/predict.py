@@ -32,6 +32,9 @@ _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where detections.json and
 _SCORE_THRESHOLD = flags.DEFINE_float(
     "score_threshold", 0.3, "Detections scoring below this are neither written nor drawn."
 )
+_DRAWING_MIN_SIDE = flags.DEFINE_integer(
+    "drawing_min_side", 0, "Draw smaller images enlarged (integer factor) to this shorter side."
+)
 
 
 def load_detector() -> Detector:
@@ -56,7 +59,13 @@ def main(argv: list[str]) -> int:
     except FileNotFoundError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    predict_images(detector, image_paths, _OUTPUT_DIR.value, _SCORE_THRESHOLD.value)
+    predict_images(
+        detector,
+        image_paths,
+        _OUTPUT_DIR.value,
+        _SCORE_THRESHOLD.value,
+        drawing_min_side=_DRAWING_MIN_SIDE.value,
+    )
     print(os.path.join(_OUTPUT_DIR.value, "detections.json"))
     return 0
 

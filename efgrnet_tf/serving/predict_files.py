@@ -45,7 +45,11 @@ def list_images(paths: Iterable[str]) -> list[str]:
 
 
 def predict_images(
-    detector: Detector, image_paths: Sequence[str], output_dir: str, score_threshold: float
+    detector: Detector,
+    image_paths: Sequence[str],
+    output_dir: str,
+    score_threshold: float,
+    drawing_min_side: int = 0,
 ) -> list[dict]:
     """Runs `detector` on each image, writes `detections.json` and one PNG per image.
 
@@ -60,6 +64,9 @@ def predict_images(
       image_paths: image files PIL can read (converted to RGB).
       output_dir: created when missing.
       score_threshold: detections scoring below it are neither written nor drawn.
+      drawing_min_side: a PNG whose shorter side would be smaller is drawn on the image enlarged
+        by an integer factor (nearest neighbour), so labels stay readable on small inputs;
+        `detections.json` is unaffected.
     Returns:
       The entries written to `detections.json`.
     """
@@ -76,7 +83,7 @@ def predict_images(
             {"file": path, "image_size_hw": list(pixels.shape[:2]), "detections": records}
         )
         drawing = draw_boxes(
-            pixels,
+            _enlarged(pixels, drawing_min_side),
             np.array([r["box_yxyx_normalized"] for r in records]).reshape(-1, 4),
             [r["class_id"] for r in records],
             [r["score"] for r in records],
@@ -87,6 +94,12 @@ def predict_images(
     with open(os.path.join(output_dir, "detections.json"), "w") as f:
         json.dump(results, f, indent=1)
     return results
+
+
+def _enlarged(pixels: np.ndarray, min_side: int) -> np.ndarray:
+    """`pixels` repeated k times along both axes, k the smallest integer reaching `min_side`."""
+    factor = -(-min_side // min(pixels.shape[:2])) if min_side > 0 else 1
+    return pixels if factor <= 1 else pixels.repeat(factor, axis=0).repeat(factor, axis=1)
 
 
 def _unique_png_name(path: str, used: set[str]) -> str:

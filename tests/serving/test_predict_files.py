@@ -80,3 +80,17 @@ def test_score_threshold_drops_detections(tmp_path):
     write_png(tmp_path / "x.png", 10, 10)
     results = predict_images(scripted_detector(), [str(tmp_path / "x.png")], str(tmp_path), 0.9)
     assert results[0]["detections"] == []
+
+
+def test_small_images_are_drawn_enlarged_when_asked(tmp_path):
+    write_png(tmp_path / "small.png", 40, 50)
+    out = tmp_path / "out"
+    results = predict_images(
+        scripted_detector(), [str(tmp_path / "small.png")], str(out), 0.5, drawing_min_side=100
+    )
+    # Shorter side 40 → factor ceil(100 / 40) = 3; the records keep the image's own pixels.
+    drawing = np.asarray(Image.open(out / "small.png"))
+    assert drawing.shape == (120, 150, 3)
+    assert results[0]["detections"][0]["box_yxyx_abs"] == [10.0, 0.0, 30.0, 25.0]
+    assert (drawing[89, 0:75] != 255).any()  # the box's bottom edge at 3x: row 90 - 1
+    assert (drawing[100:, :] == 255).all()
