@@ -57,8 +57,6 @@ class DataConfig:
     # coco_json: instances_*.json of the training and evaluation image folders.
     annotation_file: str = ""
     eval_annotation_file: str = ""
-    # Which metric family the data set belongs to (used by evaluation, not by the readers).
-    dataset_format: Literal["voc", "coco", "shapes"] = "shapes"
     # Ground-truth slots per image in a batch; extra boxes are dropped with a warning.
     max_boxes: int = 100
     mean_bgr: tuple[float, float, float] = (104.0, 117.0, 123.0)

@@ -42,14 +42,14 @@ def test_every_config_loads_and_is_named_after_its_file(path):
 @pytest.mark.parametrize("path", PAPER_YAML, ids=lambda p: p.relative_to(CONFIGS).as_posix())
 def test_voc_and_coco_configs_follow_the_paper_recipe(path):
     cfg = load_config(path)
-    if cfg.data.dataset_format == "voc":
+    if cfg.name.startswith("voc"):
         assert cfg.class_names == VOC_CLASS_NAMES
         assert cfg.data.train_splits == ("voc/2007:trainval", "voc/2012:trainval")
         assert cfg.data.eval_split == "voc/2007:test"
         assert (cfg.train.epochs, cfg.train.lr_boundaries_epochs) == (250, (150.0, 200.0))
         assert cfg.eval.metric == "voc"
     else:
-        assert cfg.data.dataset_format == "coco"
+        assert cfg.eval.metric == "coco"
         assert cfg.class_names == COCO_CLASS_NAMES
         assert cfg.data.train_splits == ("coco/2017:train",)
         assert cfg.data.eval_split == "coco/2017:validation"
