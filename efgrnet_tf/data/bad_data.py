@@ -2,8 +2,8 @@
 
 Every problem is logged once, naming the file and the reason; `report()` logs the totals when
 the index is complete, so skipped records are counted, never silently dropped. Corrupt image
-data that only shows when the pipeline decodes it is handled by the pipeline (`ignore_errors`
-with a logged warning, see `efgrnet_tf.data.pipeline`).
+data that only shows when the pipeline decodes it is skipped there, with a warning naming the
+file (`efgrnet_tf.data.skip_failures`).
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import tensorflow as tf
 
 from efgrnet_tf.config.experiment import ExperimentConfig
+from efgrnet_tf.data.skip_failures import map_skipping_failures, record_name
 from efgrnet_tf.data.sources.catalog import open_source
 
 
@@ -76,10 +76,9 @@ def eval_ground_truth(cfg: ExperimentConfig) -> tuple[GroundTruth, ...]:
     def annotations(record):
         return {key: value for key, value in source.decode(record).items() if key != "image"}
 
-    dataset = source.eval_records(None).map(
-        annotations, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    dataset = map_skipping_failures(
+        source.eval_records(None), annotations, record_name, deterministic=True
     )
-    dataset = dataset.ignore_errors(log_warning=True)
     return tuple(
         GroundTruth(
             image_id=int(example["image_id"]),

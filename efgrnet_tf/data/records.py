@@ -5,7 +5,8 @@ An *encoded record* (what a source yields, cheap to shuffle and shard):
   - `boxes`: float32 `[n, 4]`, `[ymin, xmin, ymax, xmax]` normalised to [0, 1];
   - `classes`: int32 `[n]`, 1-based (0 = background is never a label);
   - `is_difficult`, `is_crowd`: bool `[n]`;
-  - `image_id`: int64 scalar.
+  - `image_id`: int64 scalar;
+  - `source_file` (sources that read files): string scalar, the image's path, named in warnings.
 
 A *decoded example* (docs/design.md, the input of augmentation and evaluation preprocessing):
 the same fields with `image_encoded` replaced by `image` (uint8 `[H, W, 3]`, RGB) and with
@@ -24,7 +25,7 @@ def decode_image_rgb(image_encoded: tf.Tensor) -> tf.Tensor:
 
     Grayscale images are replicated to three channels and the alpha channel of RGBA/PNG images
     is dropped (`channels=3`). Raises `InvalidArgumentError` at run time on corrupt data; the
-    pipelines catch that with `ignore_errors` (see `efgrnet_tf.data.pipeline`).
+    pipelines skip such records, naming them (`efgrnet_tf.data.skip_failures`).
     """
     image = tf.io.decode_image(image_encoded, channels=3, expand_animations=False)
     return tf.ensure_shape(image, [None, None, 3])

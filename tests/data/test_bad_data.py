@@ -93,12 +93,15 @@ def test_bad_voc_records_are_repaired_or_skipped_and_counted(bad_voc_tree, caplo
     )
 
 
-def test_eval_pipeline_decodes_odd_formats_and_drops_undecodable_images(bad_voc_tree):
+def test_eval_pipeline_decodes_odd_formats_and_drops_undecodable_images(bad_voc_tree, capfd):
     batches = list(build_eval_dataset(_voc_config(bad_voc_tree)))
 
     image_ids = np.concatenate([b["image_id"].numpy() for b in batches]).tolist()
-    # 000012 passes indexing (valid markers) but fails decoding: dropped, no crash.
+    # 000012 passes indexing (valid markers) but fails decoding: dropped with a warning naming
+    # its file, no crash.
     assert image_ids == [1, 3, 4, 5, 6, 7, 8]
+    warnings = [line for line in capfd.readouterr().err.splitlines() if "skipping" in line]
+    assert len(warnings) == 1 and "000012.jpg" in warnings[0], warnings
     sizes = np.concatenate([b["original_size_hw"].numpy() for b in batches])
     assert (sizes == [16, 20]).all()
     assert all(b["images"].shape[1:] == (64, 64, 3) for b in batches)
@@ -139,10 +142,13 @@ def test_malformed_coco_json_names_the_file(tmp_path):
         index_coco(str(annotation_file), str(tmp_path))
 
 
-def test_training_runs_through_bad_data_for_several_epochs(bad_voc_tree):
+def test_training_runs_through_bad_data_for_several_epochs(bad_voc_tree, capfd):
     cfg = _voc_config(bad_voc_tree)
     batches = list(build_train_dataset(cfg).take(5))  # 20 images: > 2 epochs of 7 usable
 
     image_ids = set(np.concatenate([b["image_id"].numpy() for b in batches]).tolist())
     assert image_ids <= {1, 3, 4, 5, 6, 7, 8}
     assert all(b["images"].shape == (4, 64, 64, 3) for b in batches)
+    # Each pass over the 8 indexed images meets the undecodable one once, and names it.
+    warnings = [line for line in capfd.readouterr().err.splitlines() if "skipping" in line]
+    assert len(warnings) >= 2 and all("000012.jpg" in line for line in warnings), warnings

@@ -120,3 +120,19 @@ def test_boxes_beyond_max_boxes_are_truncated_to_the_first_ones():
     batch = list(build_eval_dataset(cfg).unbatch())[crowded]
     assert batch["classes"].shape == (1,)
     np.testing.assert_allclose(batch["boxes"][0], ground_truth[crowded].boxes[0])
+
+
+def test_training_iterator_position_survives_a_checkpoint(tmp_path):
+    # The trainer saves the input position with its checkpoints: a restored iterator must
+    # continue with exactly the batches the saved one would have produced.
+    cfg = _config(deterministic=True)
+    iterator = iter(build_train_dataset(cfg))
+    next(iterator)
+    path = tf.train.Checkpoint(iterator=iterator).save(str(tmp_path / "ckpt"))
+    expected = [next(iterator) for _ in range(3)]
+    restored = iter(build_train_dataset(cfg))
+    tf.train.Checkpoint(iterator=restored).restore(path)
+    for want in expected:
+        got = next(restored)
+        np.testing.assert_array_equal(got["image_id"], want["image_id"])
+        np.testing.assert_array_equal(got["images"], want["images"])

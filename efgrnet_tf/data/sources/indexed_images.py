@@ -130,6 +130,7 @@ def indexed_images_dataset(
     def to_record(path, image_id, start, count):
         return {
             "image_encoded": tf.io.read_file(path),
+            "source_file": path,
             "boxes": boxes[start : start + count],
             "classes": classes[start : start + count],
             "is_difficult": is_difficult[start : start + count],
