@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from efgrnet_tf.config.experiment import ExperimentConfig
-from efgrnet_tf.data.skip_failures import map_skipping_failures, record_name
+from efgrnet_tf.data.skip_failures import map_records
 from efgrnet_tf.data.sources.catalog import open_source
 
 
@@ -76,9 +76,7 @@ def eval_ground_truth(cfg: ExperimentConfig) -> tuple[GroundTruth, ...]:
     def annotations(record):
         return {key: value for key, value in source.decode(record).items() if key != "image"}
 
-    dataset = map_skipping_failures(
-        source.eval_records(None), annotations, record_name, deterministic=True
-    )
+    dataset = map_records(source.eval_records(None), annotations, deterministic=True)
     return tuple(
         GroundTruth(
             image_id=int(example["image_id"]),

@@ -9,7 +9,7 @@ with S = `model.image_size`, M = `data.max_boxes`, and b the per-replica batch w
 context is given (`strategy.distribute_datasets_from_function`), else the global batch.
 
 Images that fail to decode in the graph (corruption not caught when a folder was indexed) are
-dropped with a warning naming the file (`skip_failures.map_skipping_failures`).
+dropped with a warning naming the file (`skip_failures.map_records`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.data.augment.train_transform import augment_for_training
 from efgrnet_tf.data.preprocess import preprocess_for_eval
 from efgrnet_tf.data.records import pad_annotations, with_size_from_header
-from efgrnet_tf.data.skip_failures import map_skipping_failures, record_name
+from efgrnet_tf.data.skip_failures import map_records
 from efgrnet_tf.data.sources.catalog import open_source
 
 
@@ -65,9 +65,7 @@ def build_train_dataset(
         return _to_batch_element(example, data.max_boxes)
 
     dataset = tf.data.Dataset.zip((records, element_seeds))
-    dataset = map_skipping_failures(
-        dataset, transform, lambda record, _: record_name(record), deterministic
-    )
+    dataset = map_records(dataset, transform, deterministic)
     dataset = dataset.batch(batch_size, drop_remainder=True)
     return dataset.prefetch(tf.data.AUTOTUNE).with_options(_options(deterministic))
 
@@ -97,7 +95,7 @@ def build_eval_dataset(
         return _to_batch_element(example, data.max_boxes)
 
     dataset = source.eval_records(input_context)
-    dataset = map_skipping_failures(dataset, source.decode, record_name, deterministic=True)
+    dataset = map_records(dataset, source.decode, deterministic=True)
     dataset = dataset.map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     dataset = dataset.batch(batch_size, drop_remainder=False)
     return dataset.prefetch(tf.data.AUTOTUNE).with_options(_options(True))

@@ -1,11 +1,12 @@
-"""`map_skipping_failures`: `Dataset.map` minus the elements its function fails on, named.
+"""`map_records`: `Dataset.map` over records, skipping (and naming) those that fail to decode.
 
 Corruption that only shows inside the image decoder (a JPEG with valid markers and garbage in
 between) cannot be caught when a folder is indexed without decoding every image twice. Each
-element is therefore mapped in a one-element dataset with `ignore_errors`, followed by a flagged
-placeholder: when the map fails, the placeholder comes out instead, is reported on stderr with
-the element's name (its `source_file`, else its image id) and filtered away. The output order is
-the input order (interleave with one element per input), and everything stays in the graph.
+record that holds an image file is therefore mapped in a one-element dataset with
+`ignore_errors`, followed by a flagged placeholder: when the map fails, the placeholder comes out
+instead, is reported on stderr with the record's name (its `source_file`, else its image id) and
+filtered away. The output order is the input order (interleave with one element per input), and
+everything stays in the graph.
 """
 
 from __future__ import annotations
@@ -23,20 +24,22 @@ def record_name(record: dict[str, tf.Tensor]) -> tf.Tensor:
     return tf.strings.format("image id {}", tf.cast(record["image_id"], tf.int64))
 
 
-def map_skipping_failures(
-    dataset: tf.data.Dataset,
-    fn: Callable,
-    name_fn: Callable[..., tf.Tensor],
-    deterministic: bool,
-) -> tf.data.Dataset:
-    """`dataset.map(fn)` without the elements on which `fn` fails at run time.
+def map_records(dataset: tf.data.Dataset, fn: Callable, deterministic: bool) -> tf.data.Dataset:
+    """`dataset.map(fn)` over records, or over tuples whose first item is the record.
+
+    Records that hold image files (`image_encoded`) can fail to decode on bad data: such
+    elements are skipped with a warning naming the record (`record_name`). Records of sources
+    that render their images (synthetic) are mapped plainly, so a failure there, a bug, raises.
 
     Args:
-      dataset: the input elements (a tuple element is passed to `fn` and `name_fn` unpacked).
+      dataset: the records (a tuple element is passed to `fn` unpacked).
       fn: the per-element function, as for `Dataset.map`.
-      name_fn: element -> scalar string naming it in the warning (e.g. `record_name`).
-      deterministic: keep the input order (`Dataset.interleave`'s `deterministic`).
+      deterministic: keep the input order.
     """
+    spec = dataset.element_spec
+    record_spec = spec[0] if isinstance(spec, tuple) else spec
+    if "image_encoded" not in record_spec:
+        return dataset.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
 
     def attempt(*element):
         mapped = tf.data.Dataset.from_tensors(element).map(fn).ignore_errors()
@@ -44,7 +47,7 @@ def map_skipping_failures(
         flagged = mapped.map(lambda *x: (_single(x), True)).concatenate(
             tf.data.Dataset.from_tensors((placeholder, False))
         )
-        name = name_fn(*element)
+        name = record_name(element[0])
         return flagged.take(1).map(lambda value, ok: (value, ok, name))
 
     def keep(value, ok, name):
