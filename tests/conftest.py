@@ -38,3 +38,11 @@ def two_replica_strategy():
     strategy = create_strategy("mirrored")
     assert strategy.num_replicas_in_sync == 2
     return strategy
+
+
+@pytest.fixture(scope="session")
+def trained_ci_run(tmp_path_factory):
+    """The demo model trained once per session on the CI schedule (see `trained_ci_run.py`)."""
+    from trained_ci_run import train_ci_run
+
+    return train_ci_run(str(tmp_path_factory.mktemp("trained_ci_run")))

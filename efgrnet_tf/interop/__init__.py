@@ -1,0 +1,1 @@
+"""Interoperability with the authors' PyTorch release: their checkpoints into our models."""
