@@ -10,6 +10,8 @@ issue 2 on the 2-core CPU: custom op forward <= 2x conv2d, forward+backward <= 3
 
     python scripts/benchmark_deform_conv.py                 # CPU, then GPU when there is one
     python scripts/benchmark_deform_conv.py --device cpu --runs 9
+    python scripts/benchmark_deform_conv.py --device gpu --batch 32 --dtype float16
+    python scripts/benchmark_deform_conv.py --device cpu --channel_divisor 16 --runs 1  # quick
 """
 
 import argparse
@@ -102,9 +104,11 @@ def _timings(fn, with_offsets, jit, tensors, runs, warmup):
     return forward_ms, backward_ms
 
 
-def benchmark(device, batch, runs, warmup, seed=0):
+def benchmark(device, batch, runs, warmup, dtype="float32", channel_divisor=1, seed=0):
+    """Prints the table for `device`; `channel_divisor` shrinks every channel count (quick runs)."""
     rng = np.random.default_rng(seed)
-    print(f"\n== {device} ({batch} images, 3x3 kernel, {OUT_CHANNELS} output channels) ==")
+    out_channels = OUT_CHANNELS // channel_divisor
+    print(f"\n== {device} ({batch} images, {dtype}, 3x3 kernel, {out_channels} output channels) ==")
     header = (
         f"{'shape':<30} {'implementation':<15} {'fwd ms':>9} {'x conv2d':>9} "
         f"{'fwd+bwd ms':>11} {'x conv2d':>9} {'custom speed-up fwd / fwd+bwd':>31}"
@@ -112,12 +116,13 @@ def benchmark(device, batch, runs, warmup, seed=0):
     print(header)
     print("-" * len(header))
     for name, channels, size, dilation in FGRM_SHAPES_320:
+        channels //= channel_divisor
         with tf.device(device):
             tensors = (
-                tf.constant(rng.normal(size=(batch, size, size, channels)), tf.float32),
-                tf.constant(rng.uniform(-2, 2, (batch, size, size, 18)), tf.float32),
-                tf.constant(rng.normal(size=(3, 3, channels, OUT_CHANNELS)) * 0.02, tf.float32),
-                tf.constant(rng.normal(size=(batch, size, size, OUT_CHANNELS)), tf.float32),
+                tf.constant(rng.normal(size=(batch, size, size, channels)), dtype),
+                tf.constant(rng.uniform(-2, 2, (batch, size, size, 18)), dtype),
+                tf.constant(rng.normal(size=(3, 3, channels, out_channels)) * 0.02, dtype),
+                tf.constant(rng.normal(size=(batch, size, size, out_channels)), dtype),
             )
             results = {
                 impl: _timings(fn, with_offsets, jit, tensors, runs, warmup)
@@ -143,6 +148,10 @@ def main():
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--runs", type=int, default=5, help="timed runs; the median is shown")
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32")
+    parser.add_argument(
+        "--channel_divisor", type=int, default=1, help="divide every channel count (quick runs)"
+    )
     args = parser.parse_args()
 
     if custom_op_library.load_deform_conv_library() is None:
@@ -157,7 +166,7 @@ def main():
         devices.append("/GPU:0")
     print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, devices {devices}")
     for device in devices:
-        benchmark(device, args.batch, args.runs, args.warmup)
+        benchmark(device, args.batch, args.runs, args.warmup, args.dtype, args.channel_divisor)
 
 
 if __name__ == "__main__":
