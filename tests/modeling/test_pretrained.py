@@ -80,7 +80,15 @@ def test_resnet101_imagenet_file_loads_by_layer_name(tmp_path):
     path = str(tmp_path / "resnet101.weights.h5")
     reference.save_weights(path)
     cfg = config_from_dict(
-        {"model": {"backbone": "resnet101", "image_size": 64, "pretrained_backbone": path, **_SSD}}
+        {
+            "model": {
+                "backbone": "resnet101",
+                "resnet_trunk": "keras_v1",
+                "image_size": 64,
+                "pretrained_backbone": path,
+                **_SSD,
+            }
+        }
     )
     model = efgrnet_tf.build_model(cfg)
     images = np.random.default_rng(0).normal(scale=50, size=(1, 64, 64, 3)).astype(np.float32)
