@@ -1,8 +1,8 @@
 """Our ResNet-101 EFGRNet computes the authors' function: a float64 PyTorch reference with random
 weights and BN statistics, loaded through `resnet_key_map`, gives the same four outputs.
 
-128x128 keeps the full-depth torch reference at ~20 s on two cores (512 takes ~16x as long);
-every layer and the FGRM offsets are exercised the same way at both sizes.
+At the released size 512, batch 1: ~15 s per comparison on two CPU cores (torch float64 forward
+included).
 """
 
 import numpy as np
@@ -15,11 +15,11 @@ from efgrnet_tf.interop.layouts import to_keras
 from efgrnet_tf.interop.resnet_keys import resnet_key_map
 from tests.interop.torch_resnet_reference import ResNetEFGRNet, randomize
 
-IMAGE_SIZE = 128
+IMAGE_SIZE = 512
 NUM_CLASSES = 81
-# float32 against float64 through 100+ layers: measured <= 4e-3 (max error / max |value|) on
-# the final heads; the Caffe-style trunk (stride on the 1x1 conv) is off by > 1.
-TOLERANCE = 1e-2
+# float32 against float64 through 100+ layers: measured 3e-4 (B1, C1) and 4e-3 to 6e-3 (B2, C2)
+# as max error / max |value|; the Caffe-style trunk (stride on the 1x1 conv) is off by > 1.
+TOLERANCE = 2e-2
 OUTPUTS = ("objectness_deltas", "objectness_logits", "box_deltas", "class_logits")
 
 pytestmark = pytest.mark.slow
