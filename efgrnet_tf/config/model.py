@@ -14,6 +14,10 @@ class ModelConfig:
     """
 
     backbone: Literal["vgg16", "resnet101"] = "vgg16"
+    # ResNet-101 trunk (`backbones/resnet101.py`): "torchvision" = the authors' (stride 2 on the
+    # 3x3 conv, torchvision ImageNet `.pth` weights); "keras_v1" = **deviation**: Keras's
+    # Caffe-style v1 (stride 2 on the first 1x1 conv, Keras ImageNet `.h5` weights).
+    resnet_trunk: Literal["torchvision", "keras_v1"] = "torchvision"
     # Channel multiplier for the backbone trunk and the new modules (1.0 = paper); the small
     # `shapes_*` configs use < 1 so the model trains on a CPU. Head outputs (anchors x 4,
     # anchors x classes) and the 18 FGRM offset channels are never scaled.
@@ -49,9 +53,11 @@ class ModelConfig:
     # Not in the paper: BatchNorm after every VGG16 conv (conv1_1..conv5_3, fc6, fc7), so a
     # narrow VGG trains from scratch (the `shapes_*` configs). Incompatible with ImageNet weights.
     vgg_batch_norm: bool = False
-    # Local weights file for the backbone: Keras's ImageNet VGG16 (include_top=True, converted
-    # to the fc-reduced form on load) or ResNet-101 (include_top=False) weights, `.h5` or
-    # `.weights.h5`; empty = random init. Never downloaded.
+    # Local weights file for the backbone (`modeling/pretrained.py`); empty = random init, never
+    # downloaded. VGG16: Keras's ImageNet VGG16 (include_top=True, `.h5`/`.weights.h5`, reduced
+    # to fc6/fc7 on load) or SSD's `vgg16_reducedfc.pth`. ResNet-101: torchvision's ImageNet
+    # `resnet101` `.pth` (resnet_trunk torchvision) or Keras's ResNet101 (include_top=False)
+    # `.h5`/`.weights.h5` (resnet_trunk keras_v1).
     pretrained_backbone: str = ""
 
     def __post_init__(self):
@@ -93,3 +99,11 @@ class ModelConfig:
             )
         if self.pretrained_backbone and self.vgg_batch_norm:
             raise ValueError("pretrained_backbone cannot be combined with vgg_batch_norm")
+        if self.pretrained_backbone and self.backbone == "resnet101":
+            torch_file = self.pretrained_backbone.endswith(".pth")
+            if torch_file != (self.resnet_trunk == "torchvision"):
+                raise ValueError(
+                    f"model.pretrained_backbone {self.pretrained_backbone!r} does not fit "
+                    f"model.resnet_trunk {self.resnet_trunk!r}: the torchvision trunk takes "
+                    "torchvision's resnet101 .pth, the keras_v1 trunk Keras's ResNet101 .h5"
+                )

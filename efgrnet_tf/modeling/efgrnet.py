@@ -8,9 +8,10 @@ Data flow for the full model (SPEC: Network; strides 8, 16, 32, 64):
     s_l, B1_l, C1_l ─ FGRM_l ─ B2_l, C2_l (final heads)
 
 VGG16 sources are BN(conv4_3), BN(fc7) (BN without ReLU, the authors' replacement of SSD's
-L2Norm), conv8_2, conv9_2; ResNet-101 sources are res3, res4, res5 (reduced to 512), res6, and
-its fused features (256 channels) pass `TransitionBlock`s (to 512/1024/512, s4 stays 256)
-before the heads, and its final heads (cascade on) have two hidden 1x1 ConvBN(512) layers.
+L2Norm), conv8_2, conv9_2; ResNet-101 sources are res3, res4, res5 (reduced to 512 by
+`smooth1`), res6, and its fused features (256 channels) pass `TransitionBlock`s (to
+512/1024/512, s4 stays 256) before the heads, and its final heads (cascade on) have two hidden
+1x1 ConvBN(512) layers.
 Switches: `feature_enrichment` off → the heads read the sources directly; `cascade` off → one
 pair of heads B (A x 4), C (A x num_classes) and no FGRM (both off = SSD baseline).
 """
@@ -77,7 +78,9 @@ def build_model(cfg):
             features["conv9_2"],
         ]
     else:
-        features = resnet101_features(images, width_multiplier=m.width_multiplier, **bn_args)
+        features = resnet101_features(
+            images, trunk=m.resnet_trunk, width_multiplier=m.width_multiplier, **bn_args
+        )
         sources = [features[name] for name in ("res3", "res4", "res5", "res6")]
     if m.feature_enrichment:
         sources = _enrich(images, sources, m, bn_args)
@@ -129,7 +132,7 @@ def build_model(cfg):
     outputs["class_logits"] = ConcatenateAnchors(m.num_classes, name="class_logits")(class_maps)
     model = keras.Model(inputs, outputs, name=_model_name(m))
     if m.pretrained_backbone:
-        load_pretrained_backbone(model, m.backbone, m.pretrained_backbone)
+        load_pretrained_backbone(model, m)
     return model
 
 

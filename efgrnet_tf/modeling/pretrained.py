@@ -1,4 +1,4 @@
-"""ImageNet backbone weights from local Keras weight files (nothing is ever downloaded).
+"""ImageNet backbone weights from local Keras or PyTorch weight files (nothing is downloaded).
 
 VGG16: the file holds `keras.applications.VGG16(include_top=True)` weights (Keras's
 `vgg16_weights_tf_dim_ordering_tf_kernels.h5` or any `.weights.h5` saved from that model).
@@ -6,15 +6,25 @@ conv1_1..conv5_3 are copied by layer name; the fully connected fc1/fc2 become SS
 fc6/fc7 (`fc_reduced_vgg16_weights`). Keras's VGG16 expects BGR, mean-subtracted ("caffe")
 input, which is this package's preprocessing.
 
-ResNet-101: the file holds `keras.applications.ResNet101(include_top=False)` weights ("caffe"
-preprocessing too); every layer of `backbones/resnet101.py` carries the Keras name it is copied
-from.
+Or SSD's `vgg16_reducedfc.pth` (the file the authors' configs name): the state_dict of SSD's
+`vgg` ModuleList, conv1_1..conv5_3 at indices 0, 2, 5, ..., 28, fc6 (already reduced,
+`[1024, 512, 3, 3]`) at 31 and fc7 (`[1024, 1024, 1, 1]`) at 33.
+
+ResNet-101, `resnet_trunk` torchvision: torchvision's ImageNet `resnet101` `.pth` (`conv1.weight`,
+`bn1.*`, `layer1.0.conv1.weight`, ...; `fc.*` ignored), as the authors' `_init_modules` loads
+it. `resnet_trunk` keras_v1: `keras.applications.ResNet101(include_top=False)` weights ("caffe"
+preprocessing too); every layer of that trunk carries the Keras name it is copied from.
+`.pth` files are read with `torch.load(weights_only=True)` (no code runs) and assigned all or
+none: a missing key, an unexpected key or a wrong shape is an error naming them all.
 """
 
 import os
 
 import keras
 import numpy as np
+
+from efgrnet_tf.interop.layouts import Layout, TensorTarget, to_keras
+from efgrnet_tf.interop.resnet_keys import torchvision_trunk_key_map
 
 # SSD's `decimate` steps: fc6 [7, 7, 512, 4096] → every 3rd tap, every 4th unit; fc7 every 4th.
 FC6_STEPS = (3, 3, None, 4)
@@ -24,6 +34,9 @@ VGG16_CONV_LAYERS = tuple(
     for block, convs in ((1, 2), (2, 2), (3, 3), (4, 3), (5, 3))
     for i in range(1, convs + 1)
 )
+# Index of each conv in SSD's `vgg` ModuleList (ReLUs and pools take the indices between).
+SSD_VGG16_INDICES = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)
+SSD_FC_INDICES = {"fc6": 31, "fc7": 33}
 
 
 def decimate(array, steps):
@@ -62,37 +75,110 @@ def fc_reduced_vgg16_weights(fc1_kernel, fc1_bias, fc2_kernel, fc2_bias):
     }
 
 
-def load_pretrained_backbone(model, backbone, path):
-    """Loads ImageNet weights from the local file `path` into `model`'s backbone layers.
+def load_pretrained_backbone(model, model_cfg):
+    """Loads ImageNet weights from the local file `model_cfg.pretrained_backbone` into `model`.
 
     Args:
         model: a model from `build_model` (width multiplier 1).
-        backbone: "vgg16" or "resnet101".
-        path: Keras weights file (`.h5` or `.weights.h5`) of the matching
-            `keras.applications` model (VGG16 with its top, ResNet101 without).
+        model_cfg: its `ModelConfig`: `backbone`, `resnet_trunk` and `pretrained_backbone`, a
+            `.pth` (SSD's `vgg16_reducedfc.pth`, torchvision's `resnet101`) or a Keras weights
+            file (`.h5` or `.weights.h5`) of the matching `keras.applications` model (VGG16
+            with its top, ResNet101 without).
     Raises:
-        FileNotFoundError: `path` does not exist.
+        FileNotFoundError: the file does not exist.
+        ValueError: a `.pth` file's keys or shapes do not match (naming every such key).
     """
+    path = model_cfg.pretrained_backbone
     if not os.path.isfile(path):
         raise FileNotFoundError(
             f"model.pretrained_backbone: weights file {path!r} does not exist (it is never "
-            "downloaded; save keras.applications weights to a local file first)"
+            "downloaded; save the weights to a local file first)"
         )
-    if backbone == "vgg16":
-        reference = keras.applications.VGG16(include_top=True, weights=None)
-        reference.load_weights(path)
-        for name in VGG16_CONV_LAYERS:
-            model.get_layer(name).set_weights(reference.get_layer(name).get_weights())
-        converted = fc_reduced_vgg16_weights(
-            *reference.get_layer("fc1").get_weights(), *reference.get_layer("fc2").get_weights()
-        )
-        for name, weights in converted.items():
-            model.get_layer(name).set_weights(weights)
-    elif backbone == "resnet101":
-        reference = keras.applications.ResNet101(include_top=False, weights=None)
-        reference.load_weights(path)
-        for layer in reference.layers:
-            if layer.weights:
-                model.get_layer(layer.name).set_weights(layer.get_weights())
+    if path.endswith(".pth"):
+        if model_cfg.backbone == "vgg16":
+            targets, ignored = ssd_vgg16_key_map(model), ()
+        else:
+            targets, ignored = torchvision_trunk_key_map(model), ("fc.",)
+        assign_state_dict(targets, read_state_dict(path), path, ignored)
+    elif model_cfg.backbone == "vgg16":
+        _load_keras_vgg16(model, path)
     else:
-        raise ValueError(f"no pretrained weights for backbone {backbone!r}")
+        _load_keras_resnet101(model, path)
+
+
+def ssd_vgg16_key_map(model):
+    """SSD `vgg16_reducedfc.pth` keys (`0.weight`, ..., `33.bias`) → the VGG16 trunk's variables."""
+    layers = dict(zip(SSD_VGG16_INDICES, VGG16_CONV_LAYERS, strict=True))
+    layers.update({index: name for name, index in SSD_FC_INDICES.items()})
+    targets = {}
+    for index, name in layers.items():
+        layer = model.get_layer(name)
+        targets[f"{index}.weight"] = TensorTarget(layer.kernel, Layout.CONV_KERNEL)
+        targets[f"{index}.bias"] = TensorTarget(layer.bias)
+    return targets
+
+
+def read_state_dict(path):
+    """`torch.load(path, weights_only=True)` as a dict key → NumPy array (torch imported lazily)."""
+    try:
+        import torch
+    except ImportError as error:
+        raise ImportError(f"reading {path!r} needs PyTorch: pip install torch") from error
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict):
+        raise ValueError(f"{path!r} holds a {type(state).__name__}, not a state_dict")
+    return {key: value.numpy() for key, value in state.items() if isinstance(value, torch.Tensor)}
+
+
+def assign_state_dict(targets, state, path, ignored_prefixes=()):
+    """Assigns `state[key]` to every `targets[key]`, all or none.
+
+    Args:
+        targets: dict torch key → `TensorTarget`.
+        state: dict torch key → NumPy array (`num_batches_tracked` and keys starting with one
+            of `ignored_prefixes` are skipped).
+        path: the file `state` came from, for the error message.
+    Raises:
+        ValueError: naming every missing key, unexpected key and shape mismatch.
+    """
+    state = {
+        k: v
+        for k, v in state.items()
+        if not k.endswith("num_batches_tracked") and not k.startswith(tuple(ignored_prefixes))
+    }
+    problems = [f"missing key {k!r}" for k in targets if k not in state]
+    problems += [f"unexpected key {k!r}" for k in state if k not in targets]
+    converted = {}
+    for key, target in targets.items():
+        if key in state:
+            value = to_keras(state[key], target.layout)
+            if tuple(value.shape) != tuple(target.variable.shape):
+                problems.append(
+                    f"shape of {key!r}: {tuple(state[key].shape)} does not fit "
+                    f"{target.variable.path} {tuple(target.variable.shape)}"
+                )
+            converted[key] = value
+    if problems:
+        raise ValueError(f"model.pretrained_backbone {path!r}: " + "; ".join(problems))
+    for key, target in targets.items():
+        target.variable.assign(converted[key])
+
+
+def _load_keras_vgg16(model, path):
+    reference = keras.applications.VGG16(include_top=True, weights=None)
+    reference.load_weights(path)
+    for name in VGG16_CONV_LAYERS:
+        model.get_layer(name).set_weights(reference.get_layer(name).get_weights())
+    converted = fc_reduced_vgg16_weights(
+        *reference.get_layer("fc1").get_weights(), *reference.get_layer("fc2").get_weights()
+    )
+    for name, weights in converted.items():
+        model.get_layer(name).set_weights(weights)
+
+
+def _load_keras_resnet101(model, path):
+    reference = keras.applications.ResNet101(include_top=False, weights=None)
+    reference.load_weights(path)
+    for layer in reference.layers:
+        if layer.weights:
+            model.get_layer(layer.name).set_weights(layer.get_weights())

@@ -29,6 +29,11 @@ def test_defaults_are_the_papers_full_vgg16_model():
         (dict(pretrained_backbone="w.h5", vgg_batch_norm=True), "pretrained_backbone"),
         (dict(pretrained_backbone="w.h5", input_scale=0.5), "pretrained_backbone"),
         (dict(input_scale=0.0), "input_scale"),
+        (dict(backbone="resnet101", pretrained_backbone="w.h5"), "resnet_trunk"),
+        (
+            dict(backbone="resnet101", resnet_trunk="keras_v1", pretrained_backbone="w.pth"),
+            "resnet_trunk",
+        ),
         (dict(head_kernel_stddev=-0.1), "head_kernel_stddev"),
     ],
 )

@@ -80,10 +80,106 @@ def test_resnet101_imagenet_file_loads_by_layer_name(tmp_path):
     path = str(tmp_path / "resnet101.weights.h5")
     reference.save_weights(path)
     cfg = config_from_dict(
-        {"model": {"backbone": "resnet101", "image_size": 64, "pretrained_backbone": path, **_SSD}}
+        {
+            "model": {
+                "backbone": "resnet101",
+                "resnet_trunk": "keras_v1",
+                "image_size": 64,
+                "pretrained_backbone": path,
+                **_SSD,
+            }
+        }
     )
     model = efgrnet_tf.build_model(cfg)
     images = np.random.default_rng(0).normal(scale=50, size=(1, 64, 64, 3)).astype(np.float32)
     ours = keras.Model(model.input, model.get_layer("conv5_block3_out").output)(images)
     theirs = reference(images)
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4 * float(np.max(theirs)))
+
+
+def _torchvision_resnet101_state(seed=0):
+    """A torchvision-style `resnet101` state_dict (trunk of the reference + `fc.*`), random."""
+    import torch
+
+    from tests.interop.torch_resnet_reference import Extractor
+
+    torch.manual_seed(seed)
+    trunk = Extractor()
+    for bn in (m for m in trunk.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        torch.nn.init.uniform_(bn.running_var, 0.5, 2.0)
+    state = {k: v for k, v in trunk.state_dict().items() if k.startswith(("conv1", "bn1", "layer"))}
+    state.update({"fc.weight": torch.randn(1000, 2048), "fc.bias": torch.randn(1000)})
+    return state
+
+
+def _resnet_cfg(path):
+    return config_from_dict(
+        {"model": {"backbone": "resnet101", "image_size": 64, "pretrained_backbone": path, **_SSD}}
+    )
+
+
+def test_torchvision_resnet101_pth_lands_in_the_torchvision_trunk(tmp_path):
+    import torch
+
+    state = _torchvision_resnet101_state()
+    path = str(tmp_path / "resnet101.pth")
+    torch.save(state, path)
+    model = efgrnet_tf.build_model(_resnet_cfg(path))
+    np.testing.assert_array_equal(
+        model.get_layer("layer3_0_conv2").kernel.numpy(),
+        np.transpose(state["layer3.0.conv2.weight"].numpy(), (2, 3, 1, 0)),
+    )
+    np.testing.assert_array_equal(
+        model.get_layer("layer4_0_downsample_bn").moving_variance.numpy(),
+        state["layer4.0.downsample.1.running_var"].numpy(),
+    )
+    np.testing.assert_array_equal(model.get_layer("bn1").gamma.numpy(), state["bn1.weight"].numpy())
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda s: s.pop("layer2.1.bn3.running_mean"), "missing key 'layer2.1.bn3.running_mean'"),
+        (lambda s: s.update(extra=s["bn1.bias"]), "unexpected key 'extra'"),
+        (lambda s: s.update({"conv1.weight": s["conv1.weight"][:32]}), "shape of 'conv1.weight'"),
+    ],
+)
+def test_a_bad_torchvision_file_names_the_key_and_assigns_nothing(tmp_path, edit, message):
+    import torch
+
+    state = _torchvision_resnet101_state()
+    edit(state)
+    path = str(tmp_path / "bad.pth")
+    torch.save(state, path)
+    with pytest.raises(ValueError, match=f"{path}.*{message}"):
+        efgrnet_tf.build_model(_resnet_cfg(path))
+
+
+def test_ssd_vgg16_reducedfc_pth_lands_in_the_vgg_trunk(tmp_path):
+    import torch
+
+    from efgrnet_tf.modeling.pretrained import SSD_FC_INDICES, SSD_VGG16_INDICES
+
+    channels = [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]
+    generator = torch.Generator().manual_seed(0)
+    state, cin = {}, 3
+    for index, cout in zip(SSD_VGG16_INDICES, channels, strict=True):
+        state[f"{index}.weight"] = torch.randn(cout, cin, 3, 3, generator=generator)
+        state[f"{index}.bias"] = torch.randn(cout, generator=generator)
+        cin = cout
+    for name, shape in (("fc6", (1024, 512, 3, 3)), ("fc7", (1024, 1024, 1, 1))):
+        state[f"{SSD_FC_INDICES[name]}.weight"] = torch.randn(shape, generator=generator)
+        state[f"{SSD_FC_INDICES[name]}.bias"] = torch.randn(1024, generator=generator)
+    path = str(tmp_path / "vgg16_reducedfc.pth")
+    torch.save(state, path)
+    cfg = config_from_dict({"model": {"image_size": 64, "pretrained_backbone": path, **_SSD}})
+    model = efgrnet_tf.build_model(cfg)
+    np.testing.assert_array_equal(
+        model.get_layer("block4_conv3").kernel.numpy(),
+        np.transpose(state["21.weight"].numpy(), (2, 3, 1, 0)),
+    )
+    np.testing.assert_array_equal(model.get_layer("fc7").bias.numpy(), state["33.bias"].numpy())
+    np.testing.assert_array_equal(
+        model.get_layer("fc6").kernel.numpy(),
+        np.transpose(state["31.weight"].numpy(), (2, 3, 1, 0)),
+    )

@@ -1,14 +1,19 @@
 """ResNet-101 trunk with EFGRNet's res5 reduction and res6 extras (SPEC: ResNet-101 variant).
 
-The authors never published a config for this variant; the choices made here:
-- The trunk is `keras.applications.ResNet101` (v1, stride in the first 1x1 conv of each stage,
-  convs with bias, BN epsilon 1.001e-5) rebuilt layer by layer with the same layer names, so
-  `pretrained.py` copies its ImageNet weights by name. `width_multiplier` < 1 narrows every
-  stage (test and CPU variants only; no pretrained weights then).
-- res5 (2048 channels, stride 32) is reduced by a 1x1 conv with bias to 512 channels
-  (`res5_reduce`, no BN, no ReLU), as SPEC says; the released PyTorch file uses a 3x3 conv here.
-- res6 = ConvBN(1x1, 256) → ConvBN(3x3, 256, stride 2) on the unreduced res5 (`res6_1`,
-  `res6_2`), as the authors' `add_extras_bn`.
+Two trunks, chosen by `model.resnet_trunk`:
+- "torchvision" (default): the authors' `efrgnet_resnet.RefineResnet` with torchvision's
+  `Bottleneck`: the stride 2 of the first block of conv3/conv4/conv5 sits on the 3x3 conv,
+  padded 1 on each side (`PaddedConv2D`; Keras "same" at stride 2 would pad 0/1 and shift the
+  grid), convs without bias, BN epsilon 1e-5. Layer names follow torchvision's keys
+  (`layer3_0_conv2` = `layer3.0.conv2`), so torchvision's ImageNet file and the authors'
+  checkpoints map onto it (`interop/resnet_keys.py`).
+- "keras_v1" (**deviation**): `keras.applications.ResNet101` (Caffe-style v1: the stride on the
+  first 1x1 conv, convs with bias, BN epsilon 1.001e-5) rebuilt with Keras's layer names, so
+  `pretrained.py` copies Keras's ImageNet weights by name.
+Both are followed by the authors' `smooth1` (res5 2048 → 512 by a 3x3 conv with bias, padding
+1, no BN, no ReLU) and `add_extras_bn` on the unreduced res5: res6 = ConvBN(1x1, 256) →
+ConvBN(3x3, 256, stride 2) (`res6_1`, `res6_2`). `width_multiplier` < 1 narrows every stage
+(test and CPU variants only; no pretrained weights then).
 
 Input `[B, S, S, 3]` (S divisible by 64): conv1 7x7/2 → max-pool 3x3/2 → conv2 (3 blocks,
 S/4) → conv3 (4, S/8) → conv4 (23, S/16) → conv5 (3, S/32).
@@ -16,38 +21,125 @@ S/4) → conv3 (4, S/8) → conv4 (23, S/16) → conv5 (3, S/32).
 
 import keras
 
-from efgrnet_tf.modeling.conv_bn import ConvBN, he_normal_fan_out, scaled_channels
+from efgrnet_tf.modeling.conv_bn import (
+    ConvBN,
+    he_normal_fan_out,
+    scaled_channels,
+    torch_style_conv2d,
+)
 
-# Keras's ResNet BatchNorm epsilon; kept so ImageNet weights give the same activations.
-RESNET_BN_EPSILON = 1.001e-5
-# (stage, blocks, bottleneck channels, stride of the first block).
+# Keras's ResNet BatchNorm epsilon; kept so its ImageNet weights give the same activations.
+KERAS_RESNET_BN_EPSILON = 1.001e-5
+# torchvision's (and so the authors') BatchNorm2d default epsilon.
+TORCHVISION_BN_EPSILON = 1e-5
+# (stage, blocks, bottleneck channels, stride of the first block); stage k is torchvision's
+# `layer{k-1}` and Keras's `conv{k}`.
 _STAGES = ((2, 3, 64, 1), (3, 4, 128, 2), (4, 23, 256, 2), (5, 3, 512, 2))
 
 
 def resnet101_features(
     images,
     *,
+    trunk="torchvision",
     width_multiplier=1.0,
     batch_norm_momentum=0.99,
     batch_norm_epsilon=1e-5,
     synchronized_batch_norm=False,
 ):
-    """Applies the ResNet-101 trunk, the res5 reduction and the res6 extras.
+    """Applies the ResNet-101 trunk, `smooth1` (res5 → 512) and the res6 extras.
 
     Args:
         images: `[B, S, S, 3]` preprocessed (BGR, mean-subtracted, "caffe" style) float tensor.
+        trunk: "torchvision" (the authors') or "keras_v1" (Keras's Caffe-style v1).
         width_multiplier: scales every channel count.
         batch_norm_momentum, synchronized_batch_norm: of every BN; `batch_norm_epsilon`: of
-            the res6 extras only (the trunk keeps Keras's 1.001e-5).
+            the res6 extras only (each trunk keeps its own ImageNet epsilon).
 
     Returns:
         dict of the four detection sources: `res3` `[B, S/8, S/8, 512w]`, `res4`
         `[B, S/16, S/16, 1024w]`, `res5` `[B, S/32, S/32, 512w]` (reduced), `res6`
         `[B, S/64, S/64, 256w]`.
     """
+    bn_args = dict(
+        batch_norm_momentum=batch_norm_momentum, synchronized_batch_norm=synchronized_batch_norm
+    )
+    if trunk == "torchvision":
+        stages = _torchvision_trunk(images, width_multiplier, **bn_args)
+    elif trunk == "keras_v1":
+        stages = _keras_v1_trunk(images, width_multiplier, **bn_args)
+    else:
+        raise ValueError(f"model.resnet_trunk must be 'torchvision' or 'keras_v1', got {trunk!r}")
+    reduced = keras.layers.Conv2D(
+        scaled_channels(512, width_multiplier),
+        3,
+        padding="same",
+        kernel_initializer=he_normal_fan_out(),
+        name="smooth1",
+    )(stages[5])
+    extras = dict(batch_norm_epsilon=batch_norm_epsilon, **bn_args)
+    res6 = ConvBN(scaled_channels(256, width_multiplier), 1, name="res6_1", **extras)(stages[5])
+    res6 = ConvBN(scaled_channels(256, width_multiplier), 3, 2, name="res6_2", **extras)(res6)
+    return {"res3": stages[3], "res4": stages[4], "res5": reduced, "res6": res6}
 
-    def channels(c):
-        return scaled_channels(c, width_multiplier)
+
+def _torchvision_trunk(images, width_multiplier, *, batch_norm_momentum, synchronized_batch_norm):
+    """torchvision's ResNet-101 up to `layer4`: dict stage (2..5) → its output."""
+
+    def bn(x, name):
+        return keras.layers.BatchNormalization(
+            momentum=batch_norm_momentum,
+            epsilon=TORCHVISION_BN_EPSILON,
+            synchronized=synchronized_batch_norm,
+            name=name,
+        )(x)
+
+    def conv(x, filters, kernel_size, name, strides=1):
+        return torch_style_conv2d(filters, kernel_size, strides=strides, name=name)(x)
+
+    def bottleneck(x, filters, stride, downsample, name):
+        if downsample:
+            shortcut = keras.layers.Conv2D(
+                4 * filters,
+                1,
+                strides=stride,
+                use_bias=False,
+                kernel_initializer=he_normal_fan_out(),
+                name=f"{name}_downsample_conv",
+            )(x)
+            shortcut = bn(shortcut, f"{name}_downsample_bn")
+        else:
+            shortcut = x
+        y = keras.layers.ReLU(name=f"{name}_relu1")(
+            bn(conv(x, filters, 1, f"{name}_conv1"), f"{name}_bn1")
+        )
+        y = conv(y, filters, 3, f"{name}_conv2", strides=stride)
+        y = keras.layers.ReLU(name=f"{name}_relu2")(bn(y, f"{name}_bn2"))
+        y = bn(conv(y, 4 * filters, 1, f"{name}_conv3"), f"{name}_bn3")
+        return keras.layers.ReLU(name=f"{name}_out")(
+            keras.layers.Add(name=f"{name}_add")([shortcut, y])
+        )
+
+    x = conv(images, scaled_channels(64, width_multiplier), 7, "conv1", strides=2)
+    x = keras.layers.ReLU(name="relu1")(bn(x, "bn1"))
+    # torch pads the max-pool with -inf; after the ReLU, zeros give the same maxima.
+    x = keras.layers.ZeroPadding2D(1, name="maxpool_pad")(x)
+    x = keras.layers.MaxPooling2D(3, 2, name="maxpool")(x)
+    stages = {}
+    for stage, num_blocks, filters, stride in _STAGES:
+        for i in range(num_blocks):
+            x = bottleneck(
+                x,
+                scaled_channels(filters, width_multiplier),
+                stride if i == 0 else 1,
+                downsample=i == 0,
+                name=f"layer{stage - 1}_{i}",
+            )
+        stages[stage] = x
+    return stages
+
+
+def _keras_v1_trunk(images, width_multiplier, *, batch_norm_momentum, synchronized_batch_norm):
+    """`keras.applications.ResNet101` without its top: dict stage (2..5) → its output."""
 
     def conv(x, filters, kernel_size, name, strides=1, padding="valid"):
         return keras.layers.Conv2D(
@@ -62,7 +154,7 @@ def resnet101_features(
     def bn(x, name):
         return keras.layers.BatchNormalization(
             momentum=batch_norm_momentum,
-            epsilon=RESNET_BN_EPSILON,
+            epsilon=KERAS_RESNET_BN_EPSILON,
             synchronized=synchronized_batch_norm,
             name=name,
         )(x)
@@ -81,28 +173,19 @@ def resnet101_features(
         return keras.layers.Activation("relu", name=f"{name}_out")(x)
 
     x = keras.layers.ZeroPadding2D(3, name="conv1_pad")(images)
-    x = conv(x, channels(64), 7, "conv1_conv", strides=2)
+    x = conv(x, scaled_channels(64, width_multiplier), 7, "conv1_conv", strides=2)
     x = keras.layers.Activation("relu", name="conv1_relu")(bn(x, "conv1_bn"))
     x = keras.layers.ZeroPadding2D(1, name="pool1_pad")(x)
     x = keras.layers.MaxPooling2D(3, 2, name="pool1_pool")(x)
-    outputs = {}
+    stages = {}
     for stage, num_blocks, filters, stride in _STAGES:
         for i in range(1, num_blocks + 1):
-            first = i == 1
             x = block(
                 x,
-                channels(filters),
-                stride if first else 1,
-                shortcut_conv=first,
+                scaled_channels(filters, width_multiplier),
+                stride if i == 1 else 1,
+                shortcut_conv=i == 1,
                 name=f"conv{stage}_block{i}",
             )
-        outputs[stage] = x
-    res5_reduced = conv(outputs[5], channels(512), 1, "res5_reduce")
-    bn_args = dict(
-        batch_norm_momentum=batch_norm_momentum,
-        batch_norm_epsilon=batch_norm_epsilon,
-        synchronized_batch_norm=synchronized_batch_norm,
-    )
-    res6 = ConvBN(channels(256), 1, name="res6_1", **bn_args)(outputs[5])
-    res6 = ConvBN(channels(256), 3, 2, name="res6_2", **bn_args)(res6)
-    return {"res3": outputs[3], "res4": outputs[4], "res5": res5_reduced, "res6": res6}
+        stages[stage] = x
+    return stages
