@@ -74,6 +74,13 @@ def test_a_voc_folder_without_classes_takes_the_names_of_its_annotations(tmp_pat
     assert dataset_info(cfg).num_train_examples == 1
 
 
+def test_a_model_is_not_built_before_its_classes_are_resolved(tmp_path):
+    from efgrnet_tf import build_model
+
+    with pytest.raises(ValueError, match=r"model\.num_classes is 0.*resolve_classes"):
+        build_model(_sparse_coco_config(tmp_path))
+
+
 def test_given_classes_that_fit_the_data_are_kept(tmp_path):
     cfg = _sparse_coco_config(tmp_path, {"num_classes": 4}, ["car", "dog", "kite"])
     assert resolve_classes(cfg) == cfg
