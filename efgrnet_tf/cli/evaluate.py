@@ -79,8 +79,10 @@ def config_from_flags(flag_values: flags.FlagValues) -> ExperimentConfig:
 
 def evaluate_from_flags(flag_values: flags.FlagValues) -> dict[str, float]:
     """Evaluates what the parsed `flag_values` name; returns the metrics (also written)."""
-    cfg = config_from_flags(flag_values)
     # TensorFlow loads only here, so flag and config errors are reported at once.
+    from efgrnet_tf.data.classes import resolve_classes
+
+    cfg = resolve_classes(config_from_flags(flag_values))
     from efgrnet_tf.data.pipeline import build_eval_dataset
     from efgrnet_tf.evaluation.detectors import (
         checkpoint_detection_fn,

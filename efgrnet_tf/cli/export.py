@@ -14,6 +14,7 @@ import sys
 from absl import app, flags, logging
 
 from efgrnet_tf.config import load_config
+from efgrnet_tf.data.classes import with_classes
 from efgrnet_tf.serving.exporter import DEFORM_CONV_IMPLEMENTATIONS, export_saved_model
 
 _CONFIG = flags.DEFINE_string("config", None, "Experiment YAML the checkpoint was trained with.")
@@ -44,7 +45,7 @@ _JIT_COMPILE = flags.DEFINE_bool(
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    cfg = load_config(_CONFIG.value, _OVERRIDES.value)
+    cfg = with_classes(load_config(_CONFIG.value, _OVERRIDES.value))
     try:
         path = export_saved_model(
             cfg,

@@ -16,6 +16,7 @@ import sys
 from absl import app, flags
 
 from efgrnet_tf.config import load_config
+from efgrnet_tf.data.classes import with_classes
 from efgrnet_tf.serving import predictor
 from efgrnet_tf.serving.predict_files import list_images, predict_images
 from efgrnet_tf.serving.predictor import Detector
@@ -46,7 +47,7 @@ def load_detector() -> Detector:
     if not (_CONFIG.value and _CHECKPOINT.value):
         raise app.UsageError("give --saved_model_dir, or both --config and --checkpoint")
     return predictor.checkpoint_detector(
-        load_config(_CONFIG.value, _OVERRIDES.value), _CHECKPOINT.value
+        with_classes(load_config(_CONFIG.value, _OVERRIDES.value)), _CHECKPOINT.value
     )
 
 

@@ -23,5 +23,5 @@ class ExperimentConfig:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
-    # Class names without background, in id order (id 1 = first name).
+    # Class names without background, in id order (id 1 = first name); empty = from the data.
     class_names: tuple[str, ...] = ()

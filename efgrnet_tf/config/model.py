@@ -10,7 +10,8 @@ from typing import Literal
 class ModelConfig:
     """Architecture switches; defaults are the paper's full VGG16 model.
 
-    `num_classes` counts background (VOC: 21, COCO: 81).
+    `num_classes` counts background (VOC: 21, COCO: 81); 0 (the default) takes it from the
+    data set (`efgrnet_tf.data.classes.resolve_classes`).
     """
 
     backbone: Literal["vgg16", "resnet101"] = "vgg16"
@@ -22,7 +23,7 @@ class ModelConfig:
     # `shapes_*` configs use < 1 so the model trains on a CPU. Head outputs (anchors x 4,
     # anchors x classes) and the 18 FGRM offset channels are never scaled.
     width_multiplier: float = 1.0
-    num_classes: int = 21
+    num_classes: int = 0
     image_size: int = 320
     num_anchors_per_cell: int = 3
     # Ablations (paper Table 3): feature enrichment = MSCF + bottom-up objectness module;
@@ -61,9 +62,10 @@ class ModelConfig:
     pretrained_backbone: str = ""
 
     def __post_init__(self):
-        if self.num_classes < 2:
+        if self.num_classes < 0 or self.num_classes == 1:
             raise ValueError(
-                f"num_classes must be >= 2 (background included), got {self.num_classes}"
+                "num_classes must be >= 2 (background included) or 0 (from the data), got "
+                f"{self.num_classes}"
             )
         if self.image_size <= 0 or self.image_size % 64:
             raise ValueError(f"image_size must be a positive multiple of 64, got {self.image_size}")

@@ -48,10 +48,16 @@ def build_model(cfg):
         with `cfg.model.cascade` also `objectness_deltas` `[B, A, 4]` and `objectness_logits`
         `[B, A, 2]` (background, foreground).
     Raises:
-        ValueError: the anchor config does not match the model's levels or anchors per cell.
+        ValueError: the anchor config does not match the model's levels or anchors per cell, or
+            `cfg.model.num_classes` is still 0 (not resolved from the data).
         FileNotFoundError: `cfg.model.pretrained_backbone` names a missing file.
     """
     m = cfg.model
+    if m.num_classes == 0:
+        raise ValueError(
+            "model.num_classes is 0 (take it from the data): resolve it first with "
+            "efgrnet_tf.data.classes.resolve_classes(cfg)"
+        )
     _check_anchor_config(cfg)
     bn_args = dict(
         batch_norm_momentum=m.batch_norm_momentum,

@@ -5,8 +5,9 @@ import pytest
 from efgrnet_tf.config import ModelConfig
 
 
-def test_defaults_are_the_papers_full_vgg16_model():
+def test_defaults_are_the_papers_full_vgg16_model_with_classes_from_the_data():
     cfg = ModelConfig()
+    assert cfg.num_classes == 0
     assert (cfg.backbone, cfg.feature_enrichment, cfg.cascade) == ("vgg16", True, True)
     assert (cfg.fgrm_offsets, cfg.fgrm_offset_bn_relu) == ("b1_dxdy", True)
     assert (cfg.fgrm_dilations, cfg.fgrm_channels, cfg.vgg_batch_norm) == ((5, 4, 3, 2), 256, False)
@@ -16,6 +17,7 @@ def test_defaults_are_the_papers_full_vgg16_model():
     "fields, field_name",
     [
         (dict(num_classes=1), "num_classes"),
+        (dict(num_classes=-1), "num_classes"),
         (dict(image_size=320 + 32), "image_size"),
         (dict(width_multiplier=0.0), "width_multiplier"),
         (dict(num_anchors_per_cell=0), "num_anchors_per_cell"),

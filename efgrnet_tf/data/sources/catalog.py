@@ -10,6 +10,10 @@ Which config fields each source reads:
   - `tfrecord`: `train_paths` / `eval_path` are prefixes written by
     `scripts/convert_to_tfrecord.py`.
 An empty evaluation field means the source has no evaluation split (`num_eval_examples` 0).
+
+The label map is the data's own (COCO categories, TFRecord metadata, tfds features, the names in
+VOC annotations), except that `voc_folder` uses `cfg.class_names` when given. A config that
+gives `model.num_classes` or `class_names` is checked against it here, before any step.
 """
 
 from __future__ import annotations
@@ -20,21 +24,21 @@ import tensorflow as tf
 
 from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.data import synthetic
-from efgrnet_tf.data.label_maps import SHAPES_CLASS_NAMES, VOC_CLASS_NAMES
+from efgrnet_tf.data.label_maps import SHAPES_CLASS_NAMES
 from efgrnet_tf.data.sources import tfds_source
 from efgrnet_tf.data.sources.coco_json import index_coco
 from efgrnet_tf.data.sources.indexed_images import indexed_images_dataset
 from efgrnet_tf.data.sources.source import Source, mix, shard
 from efgrnet_tf.data.sources.tfrecord import read_metadata, tfrecord_dataset
-from efgrnet_tf.data.sources.voc_folder import index_voc_split
+from efgrnet_tf.data.sources.voc_folder import index_voc_split, voc_class_names
 
 
 def open_source(cfg: ExperimentConfig) -> Source:
     """Indexes (raw folders, cached per process) or describes the configured data set.
 
     Raises:
-      ValueError: the data fields do not fit the source, or `cfg.class_names` is set and
-        differs from the data set's label map.
+      ValueError: the data fields do not fit the source, or `model.num_classes` (when not 0)
+        or `class_names` (when not empty) differ from the data set's label map.
     """
     opener = {
         "synthetic": _synthetic,
@@ -44,12 +48,24 @@ def open_source(cfg: ExperimentConfig) -> Source:
         "tfrecord": _tfrecord,
     }[cfg.data.source]
     source = opener(cfg)
-    if cfg.class_names and tuple(cfg.class_names) != source.class_names:
-        raise ValueError(
-            f"class_names {cfg.class_names} differ from the {cfg.data.source} data set's "
-            f"label map {source.class_names}"
-        )
+    _check_config_classes(cfg, source)
     return source
+
+
+def _check_config_classes(cfg: ExperimentConfig, source: Source) -> None:
+    data_says = (
+        f"the {cfg.data.source} data set has {len(source.class_names)} classes "
+        f"{list(source.class_names)}"
+    )
+    fix = "(set model.num_classes: 0 and class_names: [] to take them from the data)"
+    if cfg.class_names and tuple(cfg.class_names) != source.class_names:
+        raise ValueError(f"config class_names {list(cfg.class_names)} differ: {data_says} {fix}")
+    num_classes = cfg.model.num_classes
+    if num_classes and num_classes != len(source.class_names) + 1:
+        raise ValueError(
+            f"config model.num_classes {num_classes} ({num_classes - 1} classes + background) "
+            f"does not fit: {data_says} {fix}"
+        )
 
 
 def _no_eval_split(input_context):
@@ -118,7 +134,6 @@ def _tfds(cfg: ExperimentConfig) -> Source:
 
 def _voc_folder(cfg: ExperimentConfig) -> Source:
     data = cfg.data
-    class_names = tuple(cfg.class_names) or VOC_CLASS_NAMES
     splits = (
         data.train_splits
         if len(data.train_splits) != 1
@@ -129,6 +144,14 @@ def _voc_folder(cfg: ExperimentConfig) -> Source:
             "voc_folder needs data.train_paths (VOC year folders) and data.train_splits "
             f"(one image-set name, or one per folder); got {data.train_paths}, {data.train_splits}"
         )
+    folders = list(zip(data.train_paths, splits, strict=True))
+    if data.eval_path:
+        folders.append((data.eval_path, data.eval_split))
+    class_names = tuple(cfg.class_names) or tuple(
+        sorted({name for root, split in folders for name in voc_class_names(root, split)})
+    )
+    if not class_names:
+        raise ValueError(f"voc_folder: no object names in the annotations of {folders}")
     train = [
         image
         for root, split in zip(data.train_paths, splits, strict=True)

@@ -22,6 +22,33 @@ from efgrnet_tf.data.sources.indexed_images import (
 )
 
 
+def _image_set_names(root: str, split: str) -> list[str]:
+    with open(os.path.join(root, "ImageSets", "Main", f"{split}.txt")) as f:
+        return [line.split()[0] for line in f if line.strip()]
+
+
+@functools.lru_cache(maxsize=8)
+def voc_class_names(root: str, split: str) -> tuple[str, ...]:
+    """The object names in the split's annotations, sorted (VOC's 20 give `VOC_CLASS_NAMES`).
+
+    Used when the config names no classes. Missing or malformed annotation files are passed
+    over here; indexing skips and reports them.
+    Raises:
+      FileNotFoundError: the image-set file does not exist.
+    """
+    names = set()
+    for name in _image_set_names(root, split):
+        try:
+            annotation = ET.parse(os.path.join(root, "Annotations", f"{name}.xml")).getroot()
+        except (FileNotFoundError, ET.ParseError):
+            continue
+        names.update(
+            (obj.findtext("name") or "").strip().lower() for obj in annotation.iter("object")
+        )
+    names.discard("")
+    return tuple(sorted(names))
+
+
 @functools.lru_cache(maxsize=8)
 def index_voc_split(root: str, split: str, class_names: Sequence[str]) -> tuple[IndexedImage, ...]:
     """Parses `root/ImageSets/Main/{split}.txt` and its annotations once (cached per process).
@@ -36,9 +63,7 @@ def index_voc_split(root: str, split: str, class_names: Sequence[str]) -> tuple[
     Raises:
       FileNotFoundError: the image-set file does not exist.
     """
-    image_set = os.path.join(root, "ImageSets", "Main", f"{split}.txt")
-    with open(image_set) as f:
-        names = [line.split()[0] for line in f if line.strip()]
+    names = _image_set_names(root, split)
     log = BadDataLog(f"VOC {root} {split}")
     labels = {name: i + 1 for i, name in enumerate(class_names)}
     images = []
