@@ -1,0 +1,55 @@
+"""`scripts/demo.py` enforces its AP50 target: status 1 when missed, 0 when reached.
+
+The demo's stages are replaced by stand-ins returning fixed metrics, so only the verdict and
+the exit status are exercised (the real stages are tested elsewhere).
+"""
+
+import importlib.util
+import os
+
+import pytest
+from absl import flags
+
+_DEMO = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "demo.py")
+
+
+def _load_demo():
+    spec = importlib.util.spec_from_file_location("efgrnet_demo_script", _DEMO)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+demo = _load_demo()
+
+
+def test_missed_target_compares_ap50_with_the_target():
+    assert demo.missed_target({"AP50": demo.TARGET_AP50 - 0.01})
+    assert not demo.missed_target({"AP50": demo.TARGET_AP50})
+    assert not demo.missed_target({"AP50": 0.5}, target=0.4)
+
+
+def _run_main(monkeypatch, tmp_path, ap50):
+    metrics = {k: 0.5 for k in ("AP", "AP75", "APs", "APm", "APl")} | {"AP50": ap50}
+    monkeypatch.setattr(
+        demo, "train_experiment", lambda cfg, d: (None, {"final_step": 1, "loss/total": 1.0})
+    )
+    monkeypatch.setattr(demo, "evaluate_model", lambda *a, **k: metrics)
+    monkeypatch.setattr(demo, "export_saved_model", lambda *a: str(tmp_path / "export"))
+    monkeypatch.setattr(demo, "write_held_out_images", lambda *a: [])
+    monkeypatch.setattr(demo, "saved_model_detector", lambda d: None)
+    monkeypatch.setattr(demo, "predict_images", lambda *a, **k: None)
+    flags.FLAGS(["demo", f"--model_dir={tmp_path}"], known_only=True)
+    demo.main(["demo"])
+
+
+def test_demo_exits_1_when_it_misses_its_target(monkeypatch, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        _run_main(monkeypatch, tmp_path, demo.TARGET_AP50 - 0.1)
+    assert exited.value.code == 1
+    assert "MISSED" in capsys.readouterr().out
+
+
+def test_demo_returns_normally_when_it_reaches_its_target(monkeypatch, tmp_path, capsys):
+    _run_main(monkeypatch, tmp_path, demo.TARGET_AP50 + 0.1)
+    assert "reached" in capsys.readouterr().out
