@@ -19,8 +19,12 @@ install: $(VENV)/bin/python
 	$(PIP) install -q "tensorflow>=2.20,<2.22" setuptools wheel
 	$(PIP) install -q --no-build-isolation -e .
 
+# The tests read PyTorch .pth files; the CPU wheel is enough (a plain `torch` from PyPI is a
+# multi-GB CUDA build). Override TORCH_SPEC where another torch>=2.4 is at hand.
+TORCH_SPEC ?= torch==2.13.0
+
 install-test: $(VENV)/bin/python
-	$(PIP) install -q "tensorflow>=2.20,<2.22" setuptools wheel
+	$(PIP) install -q "tensorflow>=2.20,<2.22" setuptools wheel "$(TORCH_SPEC)"
 	$(PIP) install -q --no-build-isolation -e ".[test]"
 
 demo: install
