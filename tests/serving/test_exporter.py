@@ -99,8 +99,8 @@ def test_export_script_refuses_an_existing_version_with_a_readable_error(
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
-        f"export.py: error: export version {os.path.join(export_base, '1')} already exists; pass another "
-        "--version or leave it out to get the next free one (2)"
+        f"export.py: error: export version {os.path.join(export_base, '1')} already exists; "
+        "pass another --version or leave it out to get the next free one (2)"
     )
 
 
