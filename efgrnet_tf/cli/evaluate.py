@@ -17,20 +17,13 @@ import dataclasses
 
 from absl import app, flags, logging
 
-from efgrnet_tf.config import ExperimentConfig, load_config
+from efgrnet_tf.cli import config_flags, launch
+from efgrnet_tf.config import ExperimentConfig
 
 
 def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     """Defines the evaluation flags, with their validators, on `flag_values`."""
-    flags.DEFINE_string(
-        "config", None, "Experiment YAML file (configs/*.yaml).", flag_values=flag_values
-    )
-    flags.DEFINE_multi_string(
-        "override",
-        [],
-        "Config override `section.key=value` (YAML value); repeatable.",
-        flag_values=flag_values,
-    )
+    config_flags.define_config_flags(flag_values=flag_values)
     flags.DEFINE_string(
         "checkpoint",
         None,
@@ -69,7 +62,7 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
 
 def config_from_flags(flag_values: flags.FlagValues) -> ExperimentConfig:
     """The config file with `--override`s applied, then `--split`."""
-    cfg = load_config(flag_values.config, flag_values.override)
+    cfg = config_flags.config_from_flags(flag_values)
     if flag_values.split is not None:
         cfg = dataclasses.replace(
             cfg, data=dataclasses.replace(cfg.data, eval_split=flag_values.split)
@@ -118,4 +111,4 @@ def main(argv: list[str]) -> None:
 
 def run() -> None:
     define_flags()
-    app.run(main)
+    launch.run_tool(main, [__name__, config_flags.MODULE])

@@ -9,18 +9,13 @@ serving the export with TF Serving.
 
 from __future__ import annotations
 
-import sys
-
 from absl import app, flags, logging
 
-from efgrnet_tf.config import load_config
+from efgrnet_tf.cli import config_flags, launch
 from efgrnet_tf.data.classes import with_classes
 from efgrnet_tf.serving.exporter import DEFORM_CONV_IMPLEMENTATIONS, export_saved_model
 
-_CONFIG = flags.DEFINE_string("config", None, "Experiment YAML the checkpoint was trained with.")
-_OVERRIDES = flags.DEFINE_multi_string(
-    "override", [], "Config override `section.key=value` (YAML value); repeatable."
-)
+config_flags.define_config_flags("Experiment YAML the checkpoint was trained with.")
 _CHECKPOINT = flags.DEFINE_string(
     "checkpoint", None, "Checkpoint path (`.../ckpt-N`) or a model_dir (its newest checkpoint)."
 )
@@ -45,19 +40,14 @@ _JIT_COMPILE = flags.DEFINE_bool(
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    cfg = with_classes(load_config(_CONFIG.value, _OVERRIDES.value))
-    try:
-        path = export_saved_model(
-            cfg,
-            _CHECKPOINT.value,
-            _EXPORT_DIR.value,
-            version=_VERSION.value,
-            deform_conv_implementation=_DEFORM_CONV_IMPLEMENTATION.value,
-            jit_compile=_JIT_COMPILE.value,
-        )
-    except (FileExistsError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    path = export_saved_model(
+        with_classes(config_flags.config_from_flags()),
+        _CHECKPOINT.value,
+        _EXPORT_DIR.value,
+        version=_VERSION.value,
+        deform_conv_implementation=_DEFORM_CONV_IMPLEMENTATION.value,
+        jit_compile=_JIT_COMPILE.value,
+    )
     logging.info("exported %s", path)
     print(path)
     return 0
@@ -65,4 +55,4 @@ def main(argv: list[str]) -> int:
 
 def run() -> None:
     flags.mark_flags_as_required(["config", "checkpoint", "export_dir"])
-    app.run(main)
+    launch.run_tool(main, [__name__, config_flags.MODULE])

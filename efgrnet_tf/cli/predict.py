@@ -1,6 +1,6 @@
 """`efgrnet-predict` / `scripts/predict.py`: detections on image files, as JSON and drawings.
 
-    efgrnet-predict --saved_model_dir exports/efgrnet/1 --output_dir out images/ photo.jpg
+    efgrnet-predict --saved_model_dir exports/efgrnet --output_dir out images/ photo.jpg
     efgrnet-predict --config configs/voc_vgg16_320.yaml --checkpoint runs/voc320 \
         --output_dir out images/
 
@@ -11,23 +11,23 @@ Writes `output_dir/detections.json` and `output_dir/<image stem>.png`, see
 from __future__ import annotations
 
 import os
-import sys
 
 from absl import app, flags
 
-from efgrnet_tf.config import load_config
+from efgrnet_tf.cli import config_flags, launch
 from efgrnet_tf.data.classes import with_classes
+from efgrnet_tf.evaluation.detectors import resolve_saved_model_dir
 from efgrnet_tf.serving import predictor
 from efgrnet_tf.serving.predict_files import list_images, predict_images
 from efgrnet_tf.serving.predictor import Detector
 
 _SAVED_MODEL_DIR = flags.DEFINE_string(
-    "saved_model_dir", None, "An export version folder (BASE/N); or give --config/--checkpoint."
+    "saved_model_dir",
+    None,
+    "An export base folder (its highest version, as TF Serving serves) or a version folder "
+    "BASE/N; or give --config/--checkpoint.",
 )
-_CONFIG = flags.DEFINE_string("config", None, "Experiment YAML, to run a training checkpoint.")
-_OVERRIDES = flags.DEFINE_multi_string(
-    "override", [], "Config override `section.key=value` (YAML value); repeatable."
-)
+config_flags.define_config_flags("Experiment YAML, to run a training checkpoint.")
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Checkpoint path or model_dir.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where detections.json and PNGs go.")
 _SCORE_THRESHOLD = flags.DEFINE_float(
@@ -41,25 +41,21 @@ _DRAWING_MIN_SIDE = flags.DEFINE_integer(
 def load_detector() -> Detector:
     """The detector the flags name: an export, or a config and a checkpoint."""
     if _SAVED_MODEL_DIR.value:
-        if _CONFIG.value or _CHECKPOINT.value:
+        if flags.FLAGS.config or _CHECKPOINT.value:
             raise app.UsageError("give either --saved_model_dir or --config/--checkpoint")
-        return predictor.saved_model_detector(_SAVED_MODEL_DIR.value)
-    if not (_CONFIG.value and _CHECKPOINT.value):
+        return predictor.saved_model_detector(resolve_saved_model_dir(_SAVED_MODEL_DIR.value))
+    if not (flags.FLAGS.config and _CHECKPOINT.value):
         raise app.UsageError("give --saved_model_dir, or both --config and --checkpoint")
     return predictor.checkpoint_detector(
-        with_classes(load_config(_CONFIG.value, _OVERRIDES.value)), _CHECKPOINT.value
+        with_classes(config_flags.config_from_flags()), _CHECKPOINT.value
     )
 
 
 def main(argv: list[str]) -> int:
     if len(argv) < 2:
         raise app.UsageError("give one or more image files or folders")
-    try:
-        image_paths = list_images(argv[1:])
-        detector = load_detector()
-    except FileNotFoundError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    image_paths = list_images(argv[1:])
+    detector = load_detector()
     predict_images(
         detector,
         image_paths,
@@ -73,4 +69,4 @@ def main(argv: list[str]) -> int:
 
 def run() -> None:
     flags.mark_flags_as_required(["output_dir"])
-    app.run(main)
+    launch.run_tool(main, [__name__, config_flags.MODULE])

@@ -4,36 +4,43 @@
         --strategy mirrored --override train.global_batch_size=64
 
 A restart in the same `--model_dir` continues from its newest checkpoint; `--resume` also
-requires one to exist. The resolved config is written to `model_dir/config.yaml`.
+requires one to exist. Each (re)start's config is kept in the run folder (`config.yaml`, then
+`config-2.yaml`, ...). SIGINT (Ctrl-C) or SIGTERM finishes the step, saves a checkpoint there and
+exits with status 130 (SIGINT) or 143 (SIGTERM); the same command resumes from it.
 """
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Sequence
 
 from absl import app, flags, logging
 
+from efgrnet_tf.cli import config_flags, launch
 from efgrnet_tf.config import ExperimentConfig, load_config
-from efgrnet_tf.training.experiment import train_experiment
-from efgrnet_tf.training.strategy import STRATEGY_NAMES
 
-_CONFIG = flags.DEFINE_string("config", None, "Experiment YAML file (configs/*.yaml).")
-_OVERRIDES = flags.DEFINE_multi_string(
-    "override", [], "Config override `section.key=value` (YAML value); repeatable."
-)
-_MODEL_DIR = flags.DEFINE_string("model_dir", None, "Run folder: checkpoints, summaries, config.")
-_STRATEGY = flags.DEFINE_enum(
-    "strategy", "default", STRATEGY_NAMES, "tf.distribute strategy (multi-worker reads TF_CONFIG)."
-)
-_MIXED_PRECISION = flags.DEFINE_bool(
-    "mixed_precision", None, "float16 compute with loss scaling; default: train.mixed_precision."
-)
-_PRETRAINED_BACKBONE = flags.DEFINE_string(
-    "pretrained_backbone", None, "Backbone weights file; default: model.pretrained_backbone."
-)
-_RESUME = flags.DEFINE_bool(
-    "resume", False, "Fail unless model_dir has a checkpoint to continue from."
-)
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """Defines the training flags on the global flag registry."""
+    from efgrnet_tf.training.strategy import STRATEGY_NAMES
+
+    config_flags.define_config_flags()
+    flags.DEFINE_string("model_dir", None, "Run folder: checkpoints, summaries, configs.")
+    flags.DEFINE_enum(
+        "strategy", "default", STRATEGY_NAMES, "tf.distribute strategy (multi-worker: TF_CONFIG)."
+    )
+    flags.DEFINE_bool(
+        "mixed_precision",
+        None,
+        "float16 compute with loss scaling; default: train.mixed_precision.",
+    )
+    flags.DEFINE_string(
+        "pretrained_backbone", None, "Backbone weights file; default: model.pretrained_backbone."
+    )
+    flags.DEFINE_bool("resume", False, "Fail unless model_dir has a checkpoint to continue from.")
+    flags.mark_flags_as_required(["config", "model_dir"])
 
 
 def config_from_flags(
@@ -51,20 +58,27 @@ def config_from_flags(
     return load_config(config_path, overrides)
 
 
-def main(argv: Sequence[str]) -> None:
+def main(argv: Sequence[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    from efgrnet_tf.training.experiment import train_experiment
+    from efgrnet_tf.training.interruption import TrainingInterrupted
+
     cfg = config_from_flags(
-        _CONFIG.value, _OVERRIDES.value, _MIXED_PRECISION.value, _PRETRAINED_BACKBONE.value
+        FLAGS.config, FLAGS.override, FLAGS.mixed_precision, FLAGS.pretrained_backbone
     )
-    logging.info("training %s into %s", cfg.name, _MODEL_DIR.value)
-    train_experiment(cfg, _MODEL_DIR.value, _STRATEGY.value, _RESUME.value)
+    logging.info("training %s into %s", cfg.name, FLAGS.model_dir)
+    try:
+        train_experiment(cfg, FLAGS.model_dir, FLAGS.strategy, FLAGS.resume)
+    except TrainingInterrupted as e:
+        return launch.interrupted_exit_status(e.signal_number or signal.SIGTERM)
+    return 0
 
 
 def run() -> None:
     """Console-script entry point."""
-    flags.mark_flags_as_required(["config", "model_dir"])
-    app.run(main)
+    define_flags()
+    launch.run_tool(main, [__name__, config_flags.MODULE])
 
 
 if __name__ == "__main__":

@@ -36,9 +36,11 @@ class TrainConfig:
     lr_values: tuple[float, ...] = (4e-4, 4e-5)
     # Steps per epoch; 0 = dataset size // global batch size.
     steps_per_epoch: int = 0
-    # A checkpoint is also written at the end of every epoch and of training.
+    # Checkpoints are written every N steps, every N epochs (0 = not per epoch), at the last
+    # step, and when a SIGINT/SIGTERM stops the run; the newest `keep_checkpoints` are kept.
     checkpoint_every_steps: int = 1000
-    max_checkpoints_to_keep: int = 3
+    checkpoint_every_epochs: int = 1
+    keep_checkpoints: int = 3
     # Save the input pipeline's position with each checkpoint (tf.data iterator state), so a
     # resumed run sees the batches an uninterrupted run would have seen. Off: a resumed run
     # starts a fresh pass over the (reshuffled) data.
@@ -70,3 +72,10 @@ class TrainConfig:
             raise ValueError(f"steps_per_epoch must be >= 0, got {self.steps_per_epoch}")
         if self.checkpoint_every_steps <= 0 or self.log_every_steps <= 0:
             raise ValueError("checkpoint_every_steps and log_every_steps must be > 0")
+        if self.checkpoint_every_epochs < 0:
+            raise ValueError(
+                "checkpoint_every_epochs must be >= 0 (0 = off), got "
+                f"{self.checkpoint_every_epochs}"
+            )
+        if self.keep_checkpoints <= 0:
+            raise ValueError(f"keep_checkpoints must be > 0, got {self.keep_checkpoints}")

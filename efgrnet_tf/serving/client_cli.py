@@ -15,6 +15,7 @@ import numpy as np
 from absl import app, flags
 from PIL import Image
 
+from efgrnet_tf.cli import launch
 from efgrnet_tf.serving import grpc_client, rest_client
 from efgrnet_tf.serving.client_errors import ServingClientError
 from efgrnet_tf.serving.detection_records import detection_records, format_records
@@ -81,4 +82,4 @@ def main(argv: list[str]) -> int:
 
 
 def run() -> None:
-    app.run(main)
+    launch.run_tool(main, [__name__])

@@ -98,7 +98,7 @@ def export_saved_model(
       The path of the new version folder.
     Raises:
       FileExistsError: the version folder exists (checked before anything is built).
-      FileNotFoundError: no checkpoint at `checkpoint`.
+      CheckpointError: no checkpoint at `checkpoint`, or one that does not fit the model.
     """
     target = version_dir(export_base_dir, version)
     export_cfg = config_for_export(cfg, deform_conv_implementation)

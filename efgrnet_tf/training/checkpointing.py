@@ -17,6 +17,13 @@ import keras
 import tensorflow as tf
 from absl import logging
 
+from efgrnet_tf.training.checkpoint_contents import (
+    CheckpointError,
+    compare_weights,
+    resolve_checkpoint,
+    saved_model_weights,
+)
+
 CHECKPOINT_PREFIX = "ckpt"
 
 
@@ -121,10 +128,16 @@ def restore_model_weights(model: keras.Model, checkpoint: str) -> str:
       checkpoint: a checkpoint path (`.../ckpt-1234`) or a folder whose newest checkpoint is used.
     Returns:
       The checkpoint path that was read.
+    Raises:
+      CheckpointError: no checkpoint there, an unreadable file, or weights that do not fit
+        `model` (all differing variables named).
     """
-    path = tf.train.latest_checkpoint(checkpoint) if tf.io.gfile.isdir(checkpoint) else checkpoint
-    if path is None:
-        raise FileNotFoundError(f"no checkpoint found in {checkpoint}")
+    path = resolve_checkpoint(checkpoint)
+    differences = compare_weights(model, saved_model_weights(path))
+    if differences.missing or differences.unexpected or differences.mismatched:
+        raise CheckpointError(
+            f"{path} does not fit the model of this config: {differences.describe()}"
+        )
     reader = tf.train.Checkpoint(model_weights=model_weights_by_path(model))
     reader.restore(path).expect_partial().assert_existing_objects_matched()
     return path

@@ -10,16 +10,17 @@ and `keras.optimizers.LossScaleOptimizer` unscales the gradients and skips non-f
 from __future__ import annotations
 
 import math
-import os
 
 import keras
 import tensorflow as tf
 from absl import logging
 
-from efgrnet_tf.config import ExperimentConfig, save_config
+from efgrnet_tf.config import ExperimentConfig
 from efgrnet_tf.training.checkpointing import TrainingCheckpoint
 from efgrnet_tf.training.components import TrainingComponents
+from efgrnet_tf.training.interruption import StopRequests, TrainingInterrupted
 from efgrnet_tf.training.optimizer import optimizer_from_config
+from efgrnet_tf.training.run_folder import check_restart, record_config
 from efgrnet_tf.training.schedule import schedule_from_config
 from efgrnet_tf.training.strategy import is_chief, worker_id
 from efgrnet_tf.training.summaries import TrainingReporter
@@ -111,11 +112,12 @@ class Trainer:
             self.step,
             self.epoch,
             iterator=self._iterator if saves_iterator else None,
-            max_to_keep=train_cfg.max_checkpoints_to_keep,
+            max_to_keep=train_cfg.keep_checkpoints,
             is_chief=self._is_chief,
             worker_id=worker_id(strategy),
         )
         self._train_step = tf.function(self._distributed_step)
+        self._any_worker_stopping = tf.function(self._stop_agreement)
         # (step, losses) at every logged step of the last `train()` call.
         self.loss_history: list[tuple[int, dict[str, float]]] = []
 
@@ -141,12 +143,20 @@ class Trainer:
             for name, value in per_replica.items()
         }
 
+    def _stop_agreement(self, stop_requested):
+        """True on every worker when any worker was signalled: all stop after the same step."""
+        per_replica = self.strategy.run(lambda: tf.cast(stop_requested, tf.int32))
+        return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None) > 0
+
     def restore(self, require_checkpoint: bool = False) -> str | None:
         """Restores the newest checkpoint in `model_dir`, if any; returns its path.
 
         Raises:
+          IncompatibleRestartError: the run folder's recorded config differs from this one in a
+            field that shapes the checkpointed state (`run_folder.check_restart`).
           FileNotFoundError: `require_checkpoint` and there is none.
         """
+        check_restart(self.cfg, self.model_dir)
         path = self.checkpoint.restore_latest()
         if path is None and require_checkpoint:
             raise FileNotFoundError(f"--resume: no checkpoint in {self.model_dir}")
@@ -163,16 +173,24 @@ class Trainer:
     def train(self) -> dict[str, float]:
         """Trains from the current step to `train.epochs` epochs; returns the end summary.
 
-        Saves a checkpoint every `train.checkpoint_every_steps` steps and at every epoch end,
-        evaluates every `train.eval_every_epochs` epochs (chief only).
+        Saves a checkpoint every `train.checkpoint_every_steps` steps, every
+        `train.checkpoint_every_epochs` epochs and at the last step, evaluates every
+        `train.eval_every_epochs` epochs (chief only). Records the config in the run folder
+        (`run_folder.record_config`).
 
         Raises:
           NonFiniteLossError: a step's loss was NaN or Inf; the newest checkpoint on disk is
             the last one saved before that step.
+          TrainingInterrupted: SIGINT or SIGTERM arrived (on any worker); the step in flight
+            was finished and checkpointed.
         """
-        train_cfg = self.cfg.train
         if self._is_chief:
-            save_config(self.cfg, os.path.join(self.model_dir, "config.yaml"))
+            record_config(self.cfg, self.model_dir)
+        with StopRequests() as stop:
+            return self._train_loop(stop)
+
+    def _train_loop(self, stop: StopRequests) -> dict[str, float]:
+        train_cfg = self.cfg.train
         reporter = TrainingReporter(
             self.model_dir,
             train_cfg.global_batch_size,
@@ -194,13 +212,19 @@ class Trainer:
             step += 1
             self.step.assign(step)
             epoch_done = step % self.steps_per_epoch == 0
+            epoch = step // self.steps_per_epoch
             if epoch_done:
-                self.epoch.assign(step // self.steps_per_epoch)
+                self.epoch.assign(epoch)
             if step % train_cfg.log_every_steps == 0 or step == self.total_steps:
                 reporter.log_step(step, step / self.steps_per_epoch, losses, lr)
-            if epoch_done or step % train_cfg.checkpoint_every_steps == 0:
-                self.checkpoint.save()
-            epoch = step // self.steps_per_epoch
+            stopping = bool(self._any_worker_stopping(tf.constant(stop.requested)))
+            if stopping or self._checkpoint_due(step, epoch_done):
+                path = self.checkpoint.save()
+                if stopping:
+                    reporter.summary(step, losses)
+                    interrupted = TrainingInterrupted(stop.signal_number, step, path)
+                    logging.warning("%s; run the same command again to resume", interrupted)
+                    raise interrupted
             if (
                 epoch_done
                 and train_cfg.eval_every_epochs
@@ -210,3 +234,16 @@ class Trainer:
             ):
                 reporter.log_eval(step, self._components.evaluate(self.model))
         return reporter.summary(step, losses)
+
+    def _checkpoint_due(self, step: int, epoch_done: bool) -> bool:
+        """Whether the checkpoint cadence of `train` asks for a save after `step`."""
+        every_epochs = self.cfg.train.checkpoint_every_epochs
+        return (
+            step == self.total_steps
+            or step % self.cfg.train.checkpoint_every_steps == 0
+            or (
+                epoch_done
+                and every_epochs > 0
+                and (step // self.steps_per_epoch) % every_epochs == 0
+            )
+        )

@@ -96,10 +96,11 @@ def test_export_script_refuses_an_existing_version_with_a_readable_error(
         ],
         cwd=REPO_ROOT,
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
-        f"error: export version {os.path.join(export_base, '1')} already exists; pass another "
-        "--version or leave it out to get the next free one (2)"
+        f"export.py: error: export version {os.path.join(export_base, '1')} already exists; "
+        "pass another --version or leave it out to get the next free one (2)"
     )
 
 

@@ -58,7 +58,9 @@ def test_sigkilled_run_resumes_from_its_last_checkpoint_to_the_uninterrupted_res
     # Checkpoints every 3 steps and at epoch ends (4 steps): killed right after step 7, the
     # newest checkpoint is step 6 and step 7 is lost.
     interrupted_dir = str(tmp_path / "interrupted")
-    killed = run_stand_in([interrupted_dir, "default", str(tmp_path / "b"), "7"], env, TIMEOUT_S)
+    killed = run_stand_in(
+        [interrupted_dir, "default", str(tmp_path / "b"), "KILL@7"], env, TIMEOUT_S
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert tf.train.latest_checkpoint(interrupted_dir).endswith("ckpt-6")
 
@@ -66,4 +68,28 @@ def test_sigkilled_run_resumes_from_its_last_checkpoint_to_the_uninterrupted_res
     assert resumed.returncode == 0, resumed.stderr
     assert "resumed from" in resumed.stderr and "at step 6" in resumed.stderr
     assert "training done: step 12 (6 this run)" in resumed.stderr
+    assert_same_weights(load_weights(tmp_path / "b.npz"), load_weights(tmp_path / "a.npz"))
+
+
+@pytest.mark.parametrize("name", ["TERM", "INT"])
+def test_signalled_run_checkpoints_the_step_in_flight_and_resumes_from_it(tmp_path, name):
+    env = child_env()
+    straight = run_stand_in(
+        [str(tmp_path / "straight"), "default", str(tmp_path / "a")], env, TIMEOUT_S
+    )
+    assert straight.returncode == 0, straight.stderr
+
+    # The signal arrives during step 5, which is neither a step (3) nor an epoch (4)
+    # checkpoint: the run finishes it, saves ckpt-5 and exits with 128 + the signal number.
+    run_dir = str(tmp_path / "signalled")
+    stopped = run_stand_in([run_dir, "default", str(tmp_path / "b"), f"{name}@5"], env, TIMEOUT_S)
+    assert stopped.returncode == 128 + getattr(signal, f"SIG{name}"), stopped.stderr
+    assert tf.train.latest_checkpoint(run_dir).endswith("ckpt-5")
+    assert f"interrupted by SIG{name} at step 5" in stopped.stderr
+    assert "Traceback" not in stopped.stderr
+
+    resumed = run_stand_in([run_dir, "default", str(tmp_path / "b")], env, TIMEOUT_S)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "at step 5" in resumed.stderr
+    assert "training done: step 12 (7 this run)" in resumed.stderr
     assert_same_weights(load_weights(tmp_path / "b.npz"), load_weights(tmp_path / "a.npz"))

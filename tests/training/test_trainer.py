@@ -28,7 +28,7 @@ def checkpoint_steps(model_dir):
 
 def test_runs_all_epochs_and_checkpoints_every_n_steps_and_at_epoch_ends(tmp_path):
     # 16 examples / batch 4 = 4 steps per epoch, 2 epochs, checkpoint every 3 steps.
-    trainer = make_trainer(tmp_path, max_checkpoints_to_keep=10)
+    trainer = make_trainer(tmp_path, keep_checkpoints=10)
     summary = trainer.train()
     assert summary["final_step"] == 8
     assert int(trainer.epoch.numpy()) == 2

@@ -1,0 +1,139 @@
+"""Every command-line tool: `--helpshort` lists its own flags, expected user errors are one line
+on stderr with exit status 2 (no traceback, no TensorFlow start-up lines)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TINY_MODEL = "model:\n  image_size: 64\n  width_multiplier: 0.125\n  num_classes: 3\n"
+
+
+def run_script(name: str, *args: str, env_extra=None) -> subprocess.CompletedProcess:
+    """`scripts/<name>.py ARGS` in a fresh process, as a user would start it: no
+    TF_CPP_MIN_LOG_LEVEL, the repository importable."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TF_CONFIG")}
+    env["PYTHONPATH"] = REPO_ROOT
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, os.path.join(REPO_ROOT, "scripts", f"{name}.py"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """Exit status 2; the error is the last stderr line and the only one saying `error:`
+    (log lines may precede it); no traceback, no TensorFlow C++ start-up line."""
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert [line for line in lines if "error:" in line] == lines[-1:], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not any(line.startswith(("I0000", "E0000", "WARNING: All log")) for line in lines)
+    for fragment in fragments:
+        assert fragment in lines[-1]
+
+
+@pytest.mark.parametrize(
+    ("script", "own_flags"),
+    [
+        ("train", ["--model_dir", "--config", "--override", "--strategy", "--resume"]),
+        ("export", ["--export_dir", "--checkpoint", "--config", "--version"]),
+    ],
+)
+def test_helpshort_lists_the_tools_own_flags_with_help(script, own_flags):
+    result = run_script(script, "--helpshort")
+    text = result.stdout + result.stderr
+    for flag in own_flags:
+        assert re.search(rf"^  --(\[no\])?{flag[2:]}: ", text, re.MULTILINE), text
+    assert "Run folder" in text or "TF Serving" in text  # the help texts, not only names
+
+
+def test_config_key_typo_is_one_line_and_exit_status_2(tmp_path):
+    config = tmp_path / "exp.yaml"
+    config.write_text("name: typo\n")
+    result = run_script(
+        "train", f"--config={config}", f"--model_dir={tmp_path / 'run'}", "--override=train.epoch=3"
+    )
+    assert_one_line_error(result, "unknown key train.epoch")
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_traceback_on_request(tmp_path):
+    config = tmp_path / "exp.yaml"
+    config.write_text("name: typo\nmodel:\n  num_clases: 3\n")
+    result = run_script(
+        "train",
+        f"--config={config}",
+        f"--model_dir={tmp_path / 'run'}",
+        env_extra={"EFGRNET_TRACEBACK": "1"},
+    )
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr and "unknown key model.num_clases" in result.stderr
+
+
+def test_missing_flag_is_one_line(tmp_path):
+    result = run_script("export", f"--export_dir={tmp_path}")
+    assert_one_line_error(result, "--config", "--helpshort")
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY_MODEL)
+    return str(path)
+
+
+def test_export_of_a_missing_checkpoint_is_one_line_and_leaves_nothing(tmp_path, tiny_config):
+    empty_run = tmp_path / "run"
+    empty_run.mkdir()
+    base = tmp_path / "exports"
+    result = run_script(
+        "export", f"--config={tiny_config}", f"--checkpoint={empty_run}", f"--export_dir={base}"
+    )
+    assert_one_line_error(result, f"no checkpoint found in {empty_run}")
+    assert not base.exists() or not os.listdir(base)
+
+
+def test_export_of_a_garbage_checkpoint_is_one_line_and_leaves_no_tmp_folder(tmp_path, tiny_config):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "ckpt-1.index").write_bytes(b"not a checkpoint")
+    (run / "ckpt-1.data-00000-of-00001").write_bytes(b"garbage")
+    (run / "checkpoint").write_text('model_checkpoint_path: "ckpt-1"\n')
+    base = tmp_path / "exports"
+    result = run_script(
+        "export", f"--config={tiny_config}", f"--checkpoint={run}", f"--export_dir={base}"
+    )
+    assert_one_line_error(result, f"cannot read checkpoint {run / 'ckpt-1'}")
+    assert not base.exists() or not os.listdir(base)
+
+
+def test_evaluate_with_a_checkpoint_of_another_config_names_the_variables(tmp_path, tiny_config):
+    # A checkpoint holding one unrelated weight: every model variable is reported missing.
+    run = tmp_path / "run"
+    weights = {"dense/kernel": tf.Variable(tf.zeros([2, 2]))}
+    checkpoint = tf.train.Checkpoint(model_weights=weights)
+    tf.train.CheckpointManager(checkpoint, str(run), max_to_keep=1).save()
+    result = run_script(
+        "evaluate",
+        f"--config={tiny_config}",
+        f"--checkpoint={run}",
+        f"--output_dir={tmp_path / 'eval'}",
+    )
+    assert_one_line_error(
+        result,
+        "does not fit the model of this config",
+        "210 model variables not in it: ['block1_conv1/kernel'",
+        "1 unknown to the model: ['dense/kernel']",
+    )
