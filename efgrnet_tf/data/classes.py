@@ -12,11 +12,6 @@ import dataclasses
 from efgrnet_tf.config.experiment import ExperimentConfig
 
 
-def needs_classes_from_data(cfg: ExperimentConfig) -> bool:
-    """Whether `cfg` leaves `model.num_classes` or `class_names` to the data."""
-    return cfg.model.num_classes == 0 or not cfg.class_names
-
-
 def resolve_classes(cfg: ExperimentConfig) -> ExperimentConfig:
     """`cfg` with `model.num_classes` and `class_names` of its data set (opened and checked).
 
@@ -31,8 +26,9 @@ def resolve_classes(cfg: ExperimentConfig) -> ExperimentConfig:
 
 
 def with_classes(cfg: ExperimentConfig) -> ExperimentConfig:
-    """`cfg` itself when it gives its classes, else `resolve_classes(cfg)`.
+    """`cfg` itself when it gives its class count, else `resolve_classes(cfg)`.
 
-    For export and prediction, which need the data only when the config does not say.
+    For export and prediction, which need the data only when the config does not give the
+    count (without names the export labels classes by number, as before).
     """
-    return resolve_classes(cfg) if needs_classes_from_data(cfg) else cfg
+    return resolve_classes(cfg) if cfg.model.num_classes == 0 else cfg

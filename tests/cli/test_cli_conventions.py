@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TINY_MODEL = "model:\n  image_size: 64\n  width_multiplier: 0.125\n  num_classes: 3\n"
+TINY_MODEL = "model:\n  image_size: 64\n  width_multiplier: 0.125\n  num_classes: 5\n"
 
 
 def run_script(name: str, *args: str, env_extra=None) -> subprocess.CompletedProcess:

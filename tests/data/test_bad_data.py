@@ -8,6 +8,7 @@ from data_fixtures import encode_image, solid_image, voc_xml, write_coco, write_
 
 from efgrnet_tf.config import config_from_dict
 from efgrnet_tf.data.info import eval_ground_truth
+from efgrnet_tf.data.label_maps import VOC_CLASS_NAMES
 from efgrnet_tf.data.pipeline import build_eval_dataset, build_train_dataset
 from efgrnet_tf.data.sources.coco_json import index_coco
 
@@ -59,7 +60,9 @@ def _voc_config(root):
                 "eval_path": str(root),
                 "eval_split": "test",
             },
-            "model": {"image_size": 64},
+            # The VOC classes, given: a record naming another class is bad data here.
+            "model": {"image_size": 64, "num_classes": 21},
+            "class_names": list(VOC_CLASS_NAMES),
             "train": {"global_batch_size": 4},
             "eval": {"batch_size": 4},
         }

@@ -51,6 +51,7 @@ def test_a_variant_the_authors_never_defined_is_refused_naming_the_field(field, 
             "model": {
                 "backbone": "resnet101",
                 "image_size": 64,
+                "num_classes": 21,
                 "width_multiplier": 0.125,
                 field: value,
             }

@@ -158,7 +158,7 @@ def test_anchor_config_must_match_the_model_levels():
         efgrnet_tf.build_model(wrong_steps)
     wrong_ratios = config_from_dict(
         {
-            "model": {"width_multiplier": 0.125, "image_size": 64},
+            "model": {"width_multiplier": 0.125, "image_size": 64, "num_classes": 21},
             "anchors": {"aspect_ratios": [1.0]},
         }
     )
@@ -168,7 +168,9 @@ def test_anchor_config_must_match_the_model_levels():
 
 def test_missing_pretrained_file_is_an_error_naming_it(tmp_path):
     missing = str(tmp_path / "no_such_vgg16.h5")
-    cfg = config_from_dict({"model": {"image_size": 64, "pretrained_backbone": missing}})
+    cfg = config_from_dict(
+        {"model": {"image_size": 64, "num_classes": 21, "pretrained_backbone": missing}}
+    )
     with pytest.raises(FileNotFoundError, match=r"no_such_vgg16\.h5"):
         efgrnet_tf.build_model(cfg)
 

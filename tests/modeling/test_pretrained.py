@@ -46,7 +46,9 @@ def test_vgg16_imagenet_file_loads_into_the_fc_reduced_trunk(tmp_path):
     reference = keras.applications.VGG16(include_top=True, weights=None)
     path = str(tmp_path / "vgg16.weights.h5")
     reference.save_weights(path)
-    cfg = config_from_dict({"model": {"image_size": 64, "pretrained_backbone": path, **_SSD}})
+    cfg = config_from_dict(
+        {"model": {"image_size": 64, "num_classes": 21, "pretrained_backbone": path, **_SSD}}
+    )
     model = efgrnet_tf.build_model(cfg)
 
     for name in ("block1_conv1", "block3_conv3", "block5_conv3"):
@@ -84,6 +86,7 @@ def test_resnet101_imagenet_file_loads_by_layer_name(tmp_path):
             "model": {
                 "backbone": "resnet101",
                 "resnet_trunk": "keras_v1",
+                "num_classes": 21,
                 "image_size": 64,
                 "pretrained_backbone": path,
                 **_SSD,
@@ -114,7 +117,15 @@ def _torchvision_resnet101_state(seed=0):
 
 def _resnet_cfg(path):
     return config_from_dict(
-        {"model": {"backbone": "resnet101", "image_size": 64, "pretrained_backbone": path, **_SSD}}
+        {
+            "model": {
+                "backbone": "resnet101",
+                "image_size": 64,
+                "num_classes": 21,
+                "pretrained_backbone": path,
+                **_SSD,
+            }
+        }
     )
 
 
@@ -172,7 +183,9 @@ def test_ssd_vgg16_reducedfc_pth_lands_in_the_vgg_trunk(tmp_path):
         state[f"{SSD_FC_INDICES[name]}.bias"] = torch.randn(1024, generator=generator)
     path = str(tmp_path / "vgg16_reducedfc.pth")
     torch.save(state, path)
-    cfg = config_from_dict({"model": {"image_size": 64, "pretrained_backbone": path, **_SSD}})
+    cfg = config_from_dict(
+        {"model": {"image_size": 64, "num_classes": 21, "pretrained_backbone": path, **_SSD}}
+    )
     model = efgrnet_tf.build_model(cfg)
     np.testing.assert_array_equal(
         model.get_layer("block4_conv3").kernel.numpy(),

@@ -31,6 +31,7 @@ from efgrnet_tf.data.sources.indexed_images import indexed_images_dataset
 from efgrnet_tf.data.sources.source import Source, mix, shard
 from efgrnet_tf.data.sources.tfrecord import read_metadata, tfrecord_dataset
 from efgrnet_tf.data.sources.voc_folder import index_voc_split, voc_class_names
+from efgrnet_tf.user_errors import ClassMismatchError
 
 
 def open_source(cfg: ExperimentConfig) -> Source:
@@ -59,10 +60,12 @@ def _check_config_classes(cfg: ExperimentConfig, source: Source) -> None:
     )
     fix = "(set model.num_classes: 0 and class_names: [] to take them from the data)"
     if cfg.class_names and tuple(cfg.class_names) != source.class_names:
-        raise ValueError(f"config class_names {list(cfg.class_names)} differ: {data_says} {fix}")
+        raise ClassMismatchError(
+            f"config class_names {list(cfg.class_names)} differ: {data_says} {fix}"
+        )
     num_classes = cfg.model.num_classes
     if num_classes and num_classes != len(source.class_names) + 1:
-        raise ValueError(
+        raise ClassMismatchError(
             f"config model.num_classes {num_classes} ({num_classes - 1} classes + background) "
             f"does not fit: {data_says} {fix}"
         )
