@@ -42,6 +42,8 @@ import tensorflow as tf
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COCO_320 = os.path.join(REPO_ROOT, "configs", "coco_vgg16_320.yaml")
 SHAPES_CLASSES = "[circle, rectangle, triangle, cross]"
+# The training step's run folder under OUT; the serving step exports it.
+TRAIN_RUN = "train_run"
 
 
 def _parse_args():
@@ -219,6 +221,14 @@ def _training_overrides(args):
     return overrides
 
 
+def _coco_320_command(args, script, *flags):
+    """`scripts/SCRIPT --config coco_vgg16_320 FLAGS` with the check's training overrides."""
+    command = [sys.executable, os.path.join("scripts", script), "--config", COCO_320, *flags]
+    for override in _training_overrides(args):
+        command += ["--override", override]
+    return command
+
+
 def _logged_scalars(model_dir, tag):
     """(step, value) of every `tag` scalar in the run's train/ TensorBoard events, step order."""
     values = []
@@ -233,20 +243,10 @@ def _logged_scalars(model_dir, tag):
 
 def step_training(args, out_dir):
     """100 steps of coco_vgg16_320 under mirrored + mixed precision; the loss falls."""
-    model_dir = os.path.join(out_dir, "train_run")
-    command = [
-        sys.executable,
-        os.path.join("scripts", "train.py"),
-        "--config",
-        COCO_320,
-        "--model_dir",
-        model_dir,
-        "--strategy",
-        "mirrored",
-        "--mixed_precision",
-    ]
-    for override in _training_overrides(args):
-        command += ["--override", override]
+    model_dir = os.path.join(out_dir, TRAIN_RUN)
+    command = _coco_320_command(
+        args, "train.py", "--model_dir", model_dir, "--strategy", "mirrored", "--mixed_precision"
+    )
     start = time.perf_counter()
     status = _run_logged("training", command, out_dir, 420)
     wall = time.perf_counter() - start
@@ -270,20 +270,15 @@ def step_training(args, out_dir):
 
 def step_serving(args, out_dir):
     """Exports the training run, then times `serving_default` at batch 1 (480x640 uint8)."""
-    model_dir = os.path.join(out_dir, "train_run")
     export_dir = os.path.join(out_dir, "export")
-    command = [
-        sys.executable,
-        os.path.join("scripts", "export.py"),
-        "--config",
-        COCO_320,
+    command = _coco_320_command(
+        args,
+        "export.py",
         "--checkpoint",
-        model_dir,
+        os.path.join(out_dir, TRAIN_RUN),
         "--export_dir",
         export_dir,
-    ]
-    for override in _training_overrides(args):
-        command += ["--override", override]
+    )
     status = _run_logged("serving", command, out_dir, 300)
     if status != 0:
         raise RuntimeError(f"export exited {status} (see serving.log)")
