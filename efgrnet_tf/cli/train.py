@@ -4,9 +4,11 @@
         --strategy mirrored --override train.global_batch_size=64
 
 A restart in the same `--model_dir` continues from its newest checkpoint; `--resume` also
-requires one to exist. Each (re)start's config is kept in the run folder (`config.yaml`, then
-`config-2.yaml`, ...). SIGINT (Ctrl-C) or SIGTERM finishes the step, saves a checkpoint there and
-exits with status 130 (SIGINT) or 143 (SIGTERM); the same command resumes from it.
+requires one to exist. `--init_checkpoint` starts a new run from another run's (or an imported)
+checkpoint's model weights: fine-tuning, e.g. to another data set and class count. Each
+(re)start's config is kept in the run folder (`config.yaml`, then `config-2.yaml`, ...).
+SIGINT (Ctrl-C) or SIGTERM finishes the step, saves a checkpoint there and exits with status
+130 (SIGINT) or 143 (SIGTERM); the same command resumes from it.
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ def define_flags() -> None:
         "pretrained_backbone", None, "Backbone weights file; default: model.pretrained_backbone."
     )
     flags.DEFINE_bool("resume", False, "Fail unless model_dir has a checkpoint to continue from.")
+    flags.DEFINE_string(
+        "init_checkpoint",
+        None,
+        "Fine-tuning: start a new run from the model weights (not the optimizer or step) of "
+        "this checkpoint, a run folder (its newest) or a .../ckpt-N path. Class heads of "
+        "another num_classes are re-initialised; any other mismatch is an error. Ignored once "
+        "model_dir holds checkpoints (a restart resumes). Default: train.init_checkpoint.",
+    )
     flags.mark_flags_as_required(["config", "model_dir"])
 
 
@@ -48,6 +58,7 @@ def config_from_flags(
     overrides: Sequence[str] = (),
     mixed_precision: bool | None = None,
     pretrained_backbone: str | None = None,
+    init_checkpoint: str | None = None,
 ) -> ExperimentConfig:
     """The config file with `overrides` applied, then the dedicated flags (which win)."""
     overrides = list(overrides)
@@ -55,6 +66,8 @@ def config_from_flags(
         overrides.append(f"train.mixed_precision={str(mixed_precision).lower()}")
     if pretrained_backbone is not None:
         overrides.append(f"model.pretrained_backbone={pretrained_backbone!r}")
+    if init_checkpoint is not None:
+        overrides.append(f"train.init_checkpoint={init_checkpoint!r}")
     return load_config(config_path, overrides)
 
 
@@ -65,7 +78,11 @@ def main(argv: Sequence[str]) -> int:
     from efgrnet_tf.training.interruption import TrainingInterrupted
 
     cfg = config_from_flags(
-        FLAGS.config, FLAGS.override, FLAGS.mixed_precision, FLAGS.pretrained_backbone
+        FLAGS.config,
+        FLAGS.override,
+        FLAGS.mixed_precision,
+        FLAGS.pretrained_backbone,
+        FLAGS.init_checkpoint,
     )
     logging.info("training %s into %s", cfg.name, FLAGS.model_dir)
     try:

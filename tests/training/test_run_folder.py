@@ -41,3 +41,12 @@ def test_compatible_restart_is_recorded_next_to_the_first_config(tmp_path):
     assert load_config(tmp_path / "config.yaml") == first
     assert load_config(tmp_path / "config-2.yaml") == longer
     assert record_config(longer, str(tmp_path)) == str(tmp_path / "config-2.yaml")
+
+
+def test_restart_with_another_init_checkpoint_is_compatible(tmp_path):
+    # The run resumes from its own checkpoints; which weights it started from no longer matters.
+    record_config(stand_in_config(init_checkpoint="/runs/coco"), str(tmp_path))
+    _with_checkpoint(tmp_path)
+    restart = stand_in_config(init_checkpoint="/runs/coco_imported/ckpt-1")
+    check_restart(restart, str(tmp_path))
+    assert record_config(restart, str(tmp_path)) == str(tmp_path / "config-2.yaml")
