@@ -20,7 +20,8 @@ def decode_detections(
 
     Both stages go through a softmax. Boxes are decoded twice, `decode(box_deltas,
     decode(objectness_deltas, anchors))` (once, against the anchors, for single-stage models),
-    converted to yxyx and clipped to [0, 1]. Class scores are zeroed where objectness P(fg) ≤
+    converted to yxyx and, with `postprocess.clip_boxes`, clipped to [0, 1] (the authors' code
+    does not clip). Class scores are zeroed where objectness P(fg) ≤
     `postprocess.objectness_filter_threshold`. Then, per image and class (background dropped),
     scores > `score_threshold` go through NMS at `nms_iou_threshold`, keeping
     `max_detections_per_class` per class and `max_detections` per image, best first.
@@ -46,7 +47,9 @@ def decode_detections(
         kept = objectness[..., 1:2] > post.objectness_filter_threshold
         class_probs = tf.where(kept, class_probs, 0.0)
     boxes_cxcywh = decode_deltas(outputs["box_deltas"], anchors, variances)
-    boxes_yxyx = tf.clip_by_value(cxcywh_to_yxyx(boxes_cxcywh), 0.0, 1.0)
+    boxes_yxyx = cxcywh_to_yxyx(boxes_cxcywh)
+    if post.clip_boxes:
+        boxes_yxyx = tf.clip_by_value(boxes_yxyx, 0.0, 1.0)
 
     nmsed = tf.image.combined_non_max_suppression(
         boxes_yxyx[:, :, None, :],

@@ -4,15 +4,16 @@ Each image of `evaluation_helpers.eval_dataset` is filled with its own index, so
 detector can look up that image's ground truth and return it, exactly or shifted.
 """
 
+import dataclasses
 import json
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from evaluation_helpers import CLASS_NAMES, GROUND_TRUTH, eval_dataset
+from evaluation_helpers import CLASS_NAMES, GROUND_TRUTH, eval_dataset, make_image
 
-from efgrnet_tf.config import EvalConfig, ExperimentConfig, ModelConfig
+from efgrnet_tf.config import EvalConfig, ExperimentConfig, ModelConfig, PostprocessConfig
 from efgrnet_tf.evaluation import evaluator
 from efgrnet_tf.evaluation.coco_metrics import COCO_METRIC_NAMES
 
@@ -144,3 +145,16 @@ def test_evaluate_model_runs_a_keras_model_through_the_decoder(monkeypatch):
     # Uniform scores over 255 anchors cannot localise anything well, but every number exists.
     assert metrics["num_images"] == 5
     assert 0.0 <= metrics["AP"] < 0.5 and 0.0 <= metrics["mAP_area"] < 0.5
+
+
+@pytest.mark.parametrize(("clip_boxes", "expected_ap"), [(True, 1.0), (False, 0.0)])
+def test_clip_boxes_decides_whether_a_box_past_the_border_is_scored_clipped(
+    clip_boxes, expected_ap
+):
+    # Ground truth x 60..100 at the right border of a 100-pixel image; the detection reaches
+    # x = 160: clipped it is the box (IoU 1), unclipped its IoU is 40 / 100 (a miss).
+    image = make_image(1, gts=[(1, [60, 20, 100, 60])], dets=[(1, [60, 20, 160, 60], 0.9)])
+    cfg = dataclasses.replace(_cfg(), postprocess=PostprocessConfig(clip_boxes=clip_boxes))
+    metrics = evaluator.compute_metrics([image], cfg, CLASS_NAMES)
+    assert metrics["mAP_area"] == pytest.approx(expected_ap)
+    assert metrics["AP50"] == pytest.approx(expected_ap)
