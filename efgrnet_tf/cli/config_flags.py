@@ -5,6 +5,7 @@ from __future__ import annotations
 from absl import flags
 
 from efgrnet_tf.config import ExperimentConfig, load_config
+from efgrnet_tf.modeling.precision import PRECISIONS
 
 MODULE = __name__
 
@@ -13,7 +14,8 @@ def define_config_flags(
     config_help: str = "Experiment YAML file (configs/*.yaml).",
     flag_values: flags.FlagValues = flags.FLAGS,
 ) -> None:
-    """Defines `--config` (a YAML file) and the repeatable `--override section.key=value`.
+    """Defines `--config` (a YAML file), the repeatable `--override section.key=value` and
+    `--precision` (`model.precision`).
 
     A second call (another tool's flags in the same process) leaves the first definition.
     """
@@ -26,10 +28,35 @@ def define_config_flags(
         "Config override `section.key=value` (YAML value); repeatable, applied in order.",
         flag_values=flag_values,
     )
+    flags.DEFINE_enum(
+        "precision",
+        None,
+        list(PRECISIONS),
+        "Dtype policy of the model built from --config (mixed_bfloat16: fast on CPUs with AMX or "
+        "AVX512-BF16); an export keeps the precision it was exported in. Default: "
+        "model.precision.",
+        flag_values=flag_values,
+    )
+
+
+def precision_overrides(precision: str | None) -> list[str]:
+    """The overrides `--precision` stands for (none when the flag is left out); it also sets
+    the older `train.mixed_precision`, so the flag wins over a config file's value of either."""
+    if precision is None:
+        return []
+    mixed_float16 = str(precision == "mixed_float16").lower()
+    return [f"model.precision={precision}", f"train.mixed_precision={mixed_float16}"]
 
 
 def config_from_flags(
     flag_values: flags.FlagValues = flags.FLAGS, extra_overrides: tuple[str, ...] = ()
 ) -> ExperimentConfig:
-    """The `--config` file with the `--override`s, then `extra_overrides`, applied."""
-    return load_config(flag_values.config, [*flag_values.override, *extra_overrides])
+    """The `--config` file with the `--override`s, `--precision`, then `extra_overrides`."""
+    return load_config(
+        flag_values.config,
+        [
+            *flag_values.override,
+            *precision_overrides(flag_values.precision),
+            *extra_overrides,
+        ],
+    )

@@ -36,7 +36,8 @@ def define_flags() -> None:
     flags.DEFINE_bool(
         "mixed_precision",
         None,
-        "float16 compute with loss scaling; default: train.mixed_precision.",
+        "float16 compute with loss scaling (= --precision=mixed_float16); default: "
+        "train.mixed_precision.",
     )
     flags.DEFINE_string(
         "pretrained_backbone", None, "Backbone weights file; default: model.pretrained_backbone."
@@ -59,9 +60,10 @@ def config_from_flags(
     mixed_precision: bool | None = None,
     pretrained_backbone: str | None = None,
     init_checkpoint: str | None = None,
+    precision: str | None = None,
 ) -> ExperimentConfig:
     """The config file with `overrides` applied, then the dedicated flags (which win)."""
-    overrides = list(overrides)
+    overrides = [*overrides, *config_flags.precision_overrides(precision)]
     if mixed_precision is not None:
         overrides.append(f"train.mixed_precision={str(mixed_precision).lower()}")
     if pretrained_backbone is not None:
@@ -83,6 +85,7 @@ def main(argv: Sequence[str]) -> int:
         FLAGS.mixed_precision,
         FLAGS.pretrained_backbone,
         FLAGS.init_checkpoint,
+        FLAGS.precision,
     )
     logging.info("training %s into %s", cfg.name, FLAGS.model_dir)
     try:

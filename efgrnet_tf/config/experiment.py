@@ -25,3 +25,21 @@ class ExperimentConfig:
     eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
     # Class names without background, in id order (id 1 = first name); empty = from the data.
     class_names: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        # `train.mixed_precision` predates `model.precision`; both are kept equal so that the
+        # trainer's loss scaling and a run folder's recorded config say the same thing.
+        precision = self.model.precision
+        if self.train.mixed_precision and precision == "mixed_bfloat16":
+            raise ValueError(
+                "train.mixed_precision (mixed_float16) contradicts model.precision "
+                "mixed_bfloat16; set only model.precision"
+            )
+        if self.train.mixed_precision:
+            precision = "mixed_float16"
+        object.__setattr__(self, "model", dataclasses.replace(self.model, precision=precision))
+        object.__setattr__(
+            self,
+            "train",
+            dataclasses.replace(self.train, mixed_precision=precision == "mixed_float16"),
+        )

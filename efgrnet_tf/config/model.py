@@ -42,6 +42,11 @@ class ModelConfig:
     # Output channels of the FGRM deformable conv (scaled by `width_multiplier`).
     fgrm_channels: int = 256
     deform_conv_implementation: Literal["auto", "custom_op", "pure_tf"] = "auto"
+    # Keras dtype policy the model is built under. Both mixed policies keep float32 variables,
+    # head outputs, losses, box decoding and NMS, and compute the convs in bfloat16 (fast on
+    # CPUs with AMX or AVX512-BF16; no loss scaling) or float16 (GPUs; loss scaling when
+    # training). `train.mixed_precision: true` is the older spelling of `mixed_float16`.
+    precision: Literal["float32", "mixed_bfloat16", "mixed_float16"] = "float32"
     # Not in the paper: the model multiplies its (mean-subtracted, 0-255 scale) input by this
     # first. 1.0 for ImageNet weights, which expect that scale; from-scratch configs use ~1/58 so
     # the first layers start with unit-scale inputs and gradients.

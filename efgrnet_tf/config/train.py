@@ -48,7 +48,8 @@ class TrainConfig:
     log_every_steps: int = 50
     # Periodic evaluation on the eval split every N epochs (0 = only when asked after training).
     eval_every_epochs: int = 0
-    # float16 compute with dynamic loss scaling (Keras `mixed_float16` policy).
+    # float16 compute with dynamic loss scaling (Keras `mixed_float16` policy); true is the
+    # same as `model.precision: mixed_float16`, which sets it (see ExperimentConfig).
     mixed_precision: bool = False
     # Keras `BatchNormalization(synchronized=True)`: batch statistics over all replicas.
     sync_batch_norm: bool = False

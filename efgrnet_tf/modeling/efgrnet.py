@@ -25,6 +25,7 @@ from efgrnet_tf.modeling.fgrm import FeatureGuidedRefinement
 from efgrnet_tf.modeling.heads import ConcatenateAnchors, PredictionHead
 from efgrnet_tf.modeling.mscf import MultiScaleContextualFeatures
 from efgrnet_tf.modeling.objectness_module import FeatureFusion
+from efgrnet_tf.modeling.precision import dtype_policy_scope
 from efgrnet_tf.modeling.pretrained import load_pretrained_backbone
 from efgrnet_tf.modeling.transition import TransitionBlock
 
@@ -38,11 +39,13 @@ def build_model(cfg):
     """Builds the detector described by `cfg` (an `ExperimentConfig`).
 
     Args:
-        cfg: uses `cfg.model` (architecture), `cfg.train.sync_batch_norm` (every BN layer's
+        cfg: uses `cfg.model` (architecture; `precision` is the dtype policy of every layer,
+            whatever Keras' global policy), `cfg.train.sync_batch_norm` (every BN layer's
             `synchronized`) and checks `cfg.anchors` against the model.
     Returns:
         `keras.Model` mapping float32 images `[B, S, S, 3]` (S = `cfg.model.image_size`,
-        preprocessed: BGR, mean subtracted) to a dict of float32 tensors, A = 3 x (number of
+        preprocessed: BGR, mean subtracted) to a dict of float32 tensors (under every
+        precision), A = 3 x (number of
         cells over the four levels), anchors ordered level → row → column → aspect ratio:
         `box_deltas` `[B, A, 4]` (dx, dy, dw, dh), `class_logits` `[B, A, num_classes]`, and
         with `cfg.model.cascade` also `objectness_deltas` `[B, A, 4]` and `objectness_logits`
@@ -59,10 +62,19 @@ def build_model(cfg):
             "efgrnet_tf.data.classes.resolve_classes(cfg)"
         )
     _check_anchor_config(cfg)
+    with dtype_policy_scope(m.precision):
+        model = _build_layers(m, cfg.train.sync_batch_norm)
+    if m.pretrained_backbone:
+        load_pretrained_backbone(model, m)
+    return model
+
+
+def _build_layers(m, sync_batch_norm):
+    """The functional model of `build_model`, its layers taking the current dtype policy."""
     bn_args = dict(
         batch_norm_momentum=m.batch_norm_momentum,
         batch_norm_epsilon=m.batch_norm_epsilon,
-        synchronized_batch_norm=cfg.train.sync_batch_norm,
+        synchronized_batch_norm=sync_batch_norm,
     )
     images = keras.Input((m.image_size, m.image_size, 3), name="images")
     inputs = images
@@ -75,7 +87,7 @@ def build_model(cfg):
         bn = dict(
             momentum=m.batch_norm_momentum,
             epsilon=m.batch_norm_epsilon,
-            synchronized=cfg.train.sync_batch_norm,
+            synchronized=sync_batch_norm,
         )
         sources = [
             keras.layers.BatchNormalization(name="conv4_3_norm", **bn)(features["conv4_3"]),
@@ -136,10 +148,7 @@ def build_model(cfg):
     ]
     outputs["box_deltas"] = ConcatenateAnchors(4, name="box_deltas")(box_maps)
     outputs["class_logits"] = ConcatenateAnchors(m.num_classes, name="class_logits")(class_maps)
-    model = keras.Model(inputs, outputs, name=_model_name(m))
-    if m.pretrained_backbone:
-        load_pretrained_backbone(model, m)
-    return model
+    return keras.Model(inputs, outputs, name=_model_name(m))
 
 
 def _enrich(images, sources, m, bn_args):

@@ -11,7 +11,11 @@ from efgrnet_tf.boxes.anchors import generate_anchors
 from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.modeling.detection_generator import decode_detections
 from efgrnet_tf.serving import image_bytes, image_tensor
-from efgrnet_tf.serving.signature_names import IMAGE_BYTES_SIGNATURE, IMAGE_TENSOR_SIGNATURE
+from efgrnet_tf.serving.signature_names import (
+    IMAGE_BYTES_SIGNATURE,
+    IMAGE_TENSOR_SIGNATURE,
+    MODEL_INFO_SIGNATURE,
+)
 
 
 class DetectionExportModule(tf.Module):
@@ -68,13 +72,26 @@ class DetectionExportModule(tf.Module):
             "num_detections": tf.cast(detections["num_detections"], tf.float32),
         }
 
+    def model_info(self) -> dict[str, tf.Tensor]:
+        """The export's precision: `model.precision` and the dtypes its convs compute and keep
+        their variables in (string scalars; bfloat16 compute with float32 variables under
+        `mixed_bfloat16`)."""
+        policy = keras.dtype_policies.get(self._cfg.model.precision)
+        return {
+            "precision": tf.constant(self._cfg.model.precision),
+            "compute_dtype": tf.constant(policy.compute_dtype),
+            "variable_dtype": tf.constant(policy.variable_dtype),
+        }
+
     def signatures(self) -> dict[str, tf.types.experimental.ConcreteFunction]:
-        """`serving_default` (uint8 image tensor) and `serve_image_bytes` (encoded images)."""
+        """`serving_default` (uint8 image tensor), `serve_image_bytes` (encoded images) and
+        `model_info` (the precision)."""
         size = self._cfg.model.image_size
         mean_bgr = self._cfg.data.mean_bgr
         return {
             IMAGE_TENSOR_SIGNATURE: image_tensor.serving_function(self.detect, size, mean_bgr),
             IMAGE_BYTES_SIGNATURE: image_bytes.serving_function(self.detect, size, mean_bgr),
+            MODEL_INFO_SIGNATURE: tf.function(self.model_info, input_signature=[]),
         }
 
     def _forward(self, images: tf.Tensor) -> dict[str, tf.Tensor]:

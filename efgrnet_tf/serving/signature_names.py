@@ -13,3 +13,9 @@ INPUT_NAMES = {IMAGE_TENSOR_SIGNATURE: "images", IMAGE_BYTES_SIGNATURE: "encoded
 # detection_boxes [batch, K, 4] yxyx normalised to the input image, detection_scores [batch, K],
 # detection_classes [batch, K] (1-based ids, 0 past num_detections), num_detections [batch].
 OUTPUT_NAMES = ("detection_boxes", "detection_scores", "detection_classes", "num_detections")
+
+# A signature without inputs that describes the export: `precision` (`model.precision`, e.g.
+# "mixed_bfloat16"), `compute_dtype` and `variable_dtype` of its convs, each a string scalar
+# (`saved_model_cli show --all` lists the signature; `loaded.signatures["model_info"]()` reads it).
+MODEL_INFO_SIGNATURE = "model_info"
+MODEL_INFO_OUTPUT_NAMES = ("precision", "compute_dtype", "variable_dtype")

@@ -47,8 +47,8 @@ def steps_per_epoch(cfg: ExperimentConfig, num_train_examples: int) -> int:
 class Trainer:
     """Trains `components.build_model(cfg)` into `model_dir` under `strategy`.
 
-    Creating a Trainer sets the global Keras dtype policy (`mixed_float16` when
-    `train.mixed_precision`, else `float32`) and seeds Python, NumPy and TensorFlow with
+    Creating a Trainer sets the global Keras dtype policy to `model.precision` (float16 also
+    scales the loss, bfloat16 needs no scaling) and seeds Python, NumPy and TensorFlow with
     `train.seed`; the model, optimizer and checkpoint are created in the strategy's scope.
 
     Args:
@@ -75,9 +75,7 @@ class Trainer:
         self.steps_per_epoch = steps_per_epoch(cfg, components.num_train_examples)
         self.total_steps = train_cfg.epochs * self.steps_per_epoch
 
-        keras.mixed_precision.set_global_policy(
-            "mixed_float16" if train_cfg.mixed_precision else "float32"
-        )
+        keras.mixed_precision.set_global_policy(cfg.model.precision)
         keras.utils.set_random_seed(train_cfg.seed)
         if train_cfg.deterministic_ops:
             tf.config.experimental.enable_op_determinism()

@@ -45,3 +45,20 @@ def test_unset_dedicated_flags_keep_the_config_values(config_file):
 def test_unknown_override_key_is_refused(config_file):
     with pytest.raises(ConfigError, match=r"unknown key train\.epoch\b"):
         config_from_flags(config_file, ["train.epoch=3"])
+
+
+def test_precision_flag_sets_the_model_precision_and_wins_over_the_file(config_file):
+    cfg = config_from_flags(config_file, ["train.mixed_precision=true"], precision="mixed_bfloat16")
+    assert cfg.model.precision == "mixed_bfloat16"
+    assert cfg.train.mixed_precision is False
+
+
+def test_mixed_precision_flag_is_the_mixed_float16_precision(config_file):
+    cfg = config_from_flags(config_file, mixed_precision=True)
+    assert cfg.model.precision == "mixed_float16"
+    assert cfg.train.mixed_precision is True
+
+
+def test_mixed_precision_with_bfloat16_is_a_config_error(config_file):
+    with pytest.raises(ConfigError, match=r"contradicts model\.precision mixed_bfloat16"):
+        config_from_flags(config_file, mixed_precision=True, precision="mixed_bfloat16")

@@ -1,0 +1,68 @@
+"""`model.precision`: the dtype policy `build_model` uses, and the CPU's bfloat16 flags."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import efgrnet_tf
+from efgrnet_tf.config import ConfigError, config_from_dict
+from efgrnet_tf.modeling.precision import cpu_bfloat16_flags, dtype_policy_scope
+
+TINY = {"image_size": 128, "num_classes": 3, "width_multiplier": 0.0625}
+
+
+@pytest.fixture(scope="module")
+def bfloat16_model():
+    cfg = config_from_dict({"model": {**TINY, "precision": "mixed_bfloat16"}})
+    return efgrnet_tf.build_model(cfg)
+
+
+def test_bfloat16_model_computes_convs_in_bfloat16_with_float32_variables(bfloat16_model):
+    convs = [
+        layer
+        for layer in bfloat16_model._flatten_layers()
+        if isinstance(layer, keras.layers.Conv2D)
+    ]
+    assert convs
+    assert {v.dtype for v in bfloat16_model.variables} == {"float32"}
+    # Every conv but the heads' final ones, which compute in float32 for the losses.
+    bf16 = [layer for layer in convs if layer.compute_dtype == "bfloat16"]
+    assert len(bf16) > len(convs) // 2
+    assert all(layer.compute_dtype == "float32" for layer in convs if layer.name == "predict")
+
+
+def test_bfloat16_model_outputs_are_float32(bfloat16_model):
+    images = np.random.default_rng(0).normal(0, 50, (1, 128, 128, 3)).astype(np.float32)
+    outputs = bfloat16_model(images, training=False)
+    assert {name: value.dtype for name, value in outputs.items()} == {
+        name: tf.float32 for name in outputs
+    }
+
+
+def test_building_leaves_the_global_policy_alone(bfloat16_model):
+    assert keras.mixed_precision.global_policy().name == "float32"
+    with dtype_policy_scope("mixed_float16"):
+        assert keras.mixed_precision.global_policy().name == "mixed_float16"
+    assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_train_mixed_precision_is_the_mixed_float16_precision():
+    cfg = config_from_dict({"train": {"mixed_precision": True}})
+    assert cfg.model.precision == "mixed_float16"
+    cfg = config_from_dict({"model": {"precision": "mixed_float16"}})
+    assert cfg.train.mixed_precision is True
+
+
+def test_unknown_precision_is_a_config_error_naming_the_field():
+    with pytest.raises(ConfigError, match=r"model\.precision"):
+        config_from_dict({"model": {"precision": "bfloat16"}})
+
+
+def test_cpu_bfloat16_flags_reads_the_cpuinfo_flags(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 amx_tile amx_bf16\n")
+    assert cpu_bfloat16_flags(cpuinfo) == ("amx_bf16", "avx512_bf16")
+    cpuinfo.write_text("flags\t\t: fpu avx2 avx512f\n")
+    assert cpu_bfloat16_flags(cpuinfo) == ()
+    assert cpu_bfloat16_flags(tmp_path / "missing") == ()
