@@ -12,6 +12,7 @@ issue 2 on the 2-core CPU: custom op forward <= 2x conv2d, forward+backward <= 3
     python scripts/benchmark_deform_conv.py --device cpu --runs 9
     python scripts/benchmark_deform_conv.py --device gpu --batch 32 --dtype float16
     python scripts/benchmark_deform_conv.py --device cpu --channel_divisor 16 --runs 1  # quick
+    python scripts/benchmark_deform_conv.py --device cpu --dtype bfloat16  # AMX/AVX512-BF16 only
 """
 
 import argparse
@@ -24,6 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf
 
+from efgrnet_tf.modeling.precision import cpu_bfloat16_flags
 from efgrnet_tf.ops import custom_op_library, deform_conv2d
 
 # (name, channels, spatial size, dilation): the FGRM inputs at strides 8, 16 and 32.
@@ -159,7 +161,11 @@ def main():
     have_gpu = bool(tf.config.list_logical_devices("GPU"))
     devices = []
     if args.device in ("auto", "cpu"):
-        devices.append("/CPU:0")
+        if args.dtype == "bfloat16" and not cpu_bfloat16_flags():
+            # Emulated bfloat16 is slower than float32: its rows would compare nothing useful.
+            print("this CPU has neither AMX-BF16 nor AVX512-BF16: bfloat16 CPU rows skipped")
+        else:
+            devices.append("/CPU:0")
     if args.device == "gpu" or (args.device == "auto" and have_gpu):
         if not have_gpu:
             raise SystemExit("--device gpu: no GPU visible to TensorFlow")

@@ -14,6 +14,9 @@ namespace deform_conv {
   namespace isa {                                                                    \
   void Forward(const DeformConvGeometry&, const ForwardTensors&, WorkerPool&);       \
   void Backward(const DeformConvGeometry&, const BackwardTensors&, WorkerPool&);     \
+  void Im2col(const DeformConvGeometry&, const ForwardTensors&, WorkerPool&);        \
+  void Col2im(const DeformConvGeometry&, const BackwardTensors&, const float*,       \
+              WorkerPool&);                                                          \
   }
 EFGRNET_DECLARE_ENGINE(baseline)
 #if defined(__x86_64__)
@@ -38,6 +41,9 @@ int64_t ForwardScratchFloats(const DeformConvGeometry& geometry) {
   return BlockRows(geometry) * geometry.column_width() + geometry.channels;
 }
 
+// The zero row alone: Im2col and Col2im write and read whole column matrices of the caller.
+int64_t ZeroRowFloats(const DeformConvGeometry& geometry) { return geometry.channels; }
+
 // Columns and grad_columns plus the zero row.
 int64_t BackwardScratchFloats(const DeformConvGeometry& geometry) {
   return 2 * BlockRows(geometry) * geometry.column_width() + geometry.channels;
@@ -52,13 +58,16 @@ std::vector<CpuEngine> SupportedEngines() {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
-    engines.push_back({"avx512", &avx512::Forward, &avx512::Backward});
+    engines.push_back({"avx512", &avx512::Forward, &avx512::Backward, &avx512::Im2col,
+                       &avx512::Col2im});
   }
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    engines.push_back({"avx2", &avx2::Forward, &avx2::Backward});
+    engines.push_back({"avx2", &avx2::Forward, &avx2::Backward, &avx2::Im2col,
+                       &avx2::Col2im});
   }
 #endif
-  engines.push_back({"baseline", &baseline::Forward, &baseline::Backward});
+  engines.push_back({"baseline", &baseline::Forward, &baseline::Backward, &baseline::Im2col,
+                       &baseline::Col2im});
   return engines;
 }
 

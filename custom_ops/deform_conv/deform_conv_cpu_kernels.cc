@@ -1,5 +1,6 @@
-// CPU kernels of EfgrnetDeformConv2D and EfgrnetDeformConv2DGrad: the shared kernel classes
-// (deform_conv_op_kernels.h) running the CPU engine (cpu_engine.h) on the intra-op thread pool.
+// CPU kernels of EfgrnetDeformConv2D and EfgrnetDeformConv2DGrad (the shared kernel classes of
+// deform_conv_op_kernels.h) and of EfgrnetDeformIm2Col and EfgrnetDeformCol2Im, running the CPU
+// engine (cpu_engine.h) on the intra-op thread pool.
 #define EIGEN_USE_THREADS
 
 #include <functional>
@@ -77,6 +78,114 @@ struct CpuOps {
 };
 
 EFGRNET_REGISTER_DEFORM_CONV_KERNELS(tensorflow::DEVICE_CPU, CpuOps)
+
+// EfgrnetDeformIm2Col and EfgrnetDeformCol2Im: the engine's sampling halves alone.
+using tensorflow::TensorShape;
+
+absl::Status ZeroRow(OpKernelContext* context, const DeformConvGeometry& g, Tensor* scratch) {
+  return context->allocate_temp(tensorflow::DT_FLOAT, TensorShape({ZeroRowFloats(g)}), scratch);
+}
+
+template <typename T>
+class DeformIm2ColOp : public tensorflow::OpKernel {
+ public:
+  explicit DeformIm2ColOp(tensorflow::OpKernelConstruction* context) : OpKernel(context) {
+    OP_REQUIRES_OK(context, ReadAttrs(context, &attrs_));
+  }
+
+  void Compute(OpKernelContext* context) override {
+    DeformConvGeometry g;
+    OP_REQUIRES_OK(context, ReadGeometry(context, attrs_, &g));
+    Tensor* columns = nullptr;
+    OP_REQUIRES_OK(context, context->allocate_output(
+                                0, TensorShape({g.batch, g.out_h, g.out_w, g.column_width()}),
+                                &columns));
+    if (columns->NumElements() == 0) return;
+
+    Tensor input, offset, mask, columns_buffer, scratch;
+    OP_REQUIRES_OK(context, (AsFloat<CpuOps, T>(context, context->input(0), &input)));
+    OP_REQUIRES_OK(context, (AsFloat<CpuOps, T>(context, context->input(1), &offset)));
+    OP_REQUIRES_OK(context, (AsFloat<CpuOps, T>(context, context->input(2), &mask)));
+    OP_REQUIRES_OK(context, FloatBufferFor<T>(context, *columns, &columns_buffer));
+    OP_REQUIRES_OK(context, ZeroRow(context, g, &scratch));
+    ForwardTensors tensors;
+    tensors.input = input.flat<float>().data();
+    tensors.offset = offset.flat<float>().data();
+    tensors.mask = g.use_mask ? mask.flat<float>().data() : nullptr;
+    tensors.output = columns_buffer.flat<float>().data();
+    tensors.scratch = scratch.flat<float>().data();
+    IntraOpPool pool(context);
+    SelectCpuEngine().im2col(g, tensors, pool);
+    OP_REQUIRES_OK(context, (StoreOutput<CpuOps, T>(context, columns_buffer, columns)));
+  }
+
+ private:
+  DeformConvAttrs attrs_;
+};
+
+template <typename T>
+class DeformCol2ImOp : public tensorflow::OpKernel {
+ public:
+  explicit DeformCol2ImOp(tensorflow::OpKernelConstruction* context) : OpKernel(context) {
+    OP_REQUIRES_OK(context, ReadAttrs(context, &attrs_));
+  }
+
+  void Compute(OpKernelContext* context) override {
+    DeformConvGeometry g;
+    OP_REQUIRES_OK(context, ReadGeometry(context, attrs_, &g));
+    OP_REQUIRES_OK(context, ValidateGradColumns(g, ToPartialShape(context->input(4).shape())));
+
+    const TensorShape mask_shape = g.use_mask ? context->input(2).shape() : TensorShape({0});
+    Tensor* grads[3] = {nullptr, nullptr, nullptr};
+    OP_REQUIRES_OK(context, context->allocate_output(0, context->input(0).shape(), &grads[0]));
+    OP_REQUIRES_OK(context, context->allocate_output(1, context->input(1).shape(), &grads[1]));
+    OP_REQUIRES_OK(context, context->allocate_output(2, mask_shape, &grads[2]));
+    if (g.rows() == 0 || g.channels == 0) {
+      for (Tensor* grad : grads) grad->flat<T>().setZero();
+      return;
+    }
+
+    Tensor input, offset, mask, grad_columns, buffers[3], scratch;
+    OP_REQUIRES_OK(context, (AsFloat<CpuOps, T>(context, context->input(0), &input)));
+    OP_REQUIRES_OK(context, (AsFloat<CpuOps, T>(context, context->input(1), &offset)));
+    OP_REQUIRES_OK(context, (AsFloat<CpuOps, T>(context, context->input(2), &mask)));
+    OP_REQUIRES_OK(context,
+                   (AsFloat<CpuOps, T>(context, context->input(4), &grad_columns)));
+    for (int i = 0; i < 3; ++i) {
+      OP_REQUIRES_OK(context, FloatBufferFor<T>(context, *grads[i], &buffers[i]));
+    }
+    OP_REQUIRES_OK(context, ZeroRow(context, g, &scratch));
+    BackwardTensors tensors;
+    tensors.input = input.flat<float>().data();
+    tensors.offset = offset.flat<float>().data();
+    tensors.mask = g.use_mask ? mask.flat<float>().data() : nullptr;
+    tensors.grad_input = buffers[0].flat<float>().data();
+    tensors.grad_offset = buffers[1].flat<float>().data();
+    tensors.grad_mask = g.use_mask ? buffers[2].flat<float>().data() : nullptr;
+    tensors.scratch = scratch.flat<float>().data();
+    IntraOpPool pool(context);
+    SelectCpuEngine().col2im(g, tensors, grad_columns.flat<float>().data(), pool);
+    for (int i = 0; i < 3; ++i) {
+      OP_REQUIRES_OK(context, (StoreOutput<CpuOps, T>(context, buffers[i], grads[i])));
+    }
+  }
+
+ private:
+  DeformConvAttrs attrs_;
+};
+
+#define EFGRNET_REGISTER_IM2COL_KERNELS(T)                                                     \
+  REGISTER_KERNEL_BUILDER(                                                                     \
+      Name("EfgrnetDeformIm2Col").Device(tensorflow::DEVICE_CPU).TypeConstraint<T>("T"),      \
+      DeformIm2ColOp<T>);                                                                      \
+  REGISTER_KERNEL_BUILDER(                                                                     \
+      Name("EfgrnetDeformCol2Im").Device(tensorflow::DEVICE_CPU).TypeConstraint<T>("T"),      \
+      DeformCol2ImOp<T>);
+EFGRNET_REGISTER_IM2COL_KERNELS(float)
+EFGRNET_REGISTER_IM2COL_KERNELS(Eigen::half)
+EFGRNET_REGISTER_IM2COL_KERNELS(Eigen::bfloat16)
+#undef EFGRNET_REGISTER_IM2COL_KERNELS
+
 
 }  // namespace
 }  // namespace deform_conv

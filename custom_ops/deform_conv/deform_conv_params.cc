@@ -208,5 +208,20 @@ absl::Status ValidateGradOutput(const DeformConvGeometry& g, const PartialShape&
   return absl::OkStatus();
 }
 
+absl::Status ValidateGradColumns(const DeformConvGeometry& g,
+                                 const PartialShape& grad_columns) {
+  TF_RETURN_IF_ERROR(
+      CheckRank("grad_columns", grad_columns, 4, "[batch, out_h, out_w, kh * kw * channels]"));
+  TF_RETURN_IF_ERROR(CheckDim("grad_columns", grad_columns, 0, "batch", g.batch, "the batch"));
+  TF_RETURN_IF_ERROR(
+      CheckDim("grad_columns", grad_columns, 1, "height", g.out_h, "the output height"));
+  TF_RETURN_IF_ERROR(
+      CheckDim("grad_columns", grad_columns, 2, "width", g.out_w, "the output width"));
+  TF_RETURN_IF_ERROR(CheckDim("grad_columns", grad_columns, 3, "channels",
+                              g.channels >= 0 ? g.column_width() : -1,
+                              "kh * kw * the input channels"));
+  return absl::OkStatus();
+}
+
 }  // namespace deform_conv
 }  // namespace efgrnet

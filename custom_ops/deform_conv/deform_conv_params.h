@@ -50,6 +50,10 @@ absl::Status ValidateInputs(const DeformConvAttrs& attrs, const PartialShape& in
 absl::Status ValidateGradOutput(const DeformConvGeometry& geometry,
                                 const PartialShape& grad_output);
 
+// Validates grad_columns of EfgrnetDeformCol2Im: [N, Ho, Wo, kh * kw * C].
+absl::Status ValidateGradColumns(const DeformConvGeometry& geometry,
+                                 const PartialShape& grad_columns);
+
 }  // namespace deform_conv
 }  // namespace efgrnet
 

@@ -8,8 +8,14 @@ The shared library is built by `setup.py` from `custom_ops/deform_conv/` and reg
   -> (grad_input, grad_offset, grad_mask, grad_kernel)`
 
 with attributes `strides`, `padding`, `dilations` (each `[h, w]`), `deformable_groups` and
-`use_mask`. Loading the library also registers the gradient of `EfgrnetDeformConv2D`, so
-`tf.GradientTape` differentiates the op with respect to all four inputs (first order only).
+`use_mask`, and their sampling halves without the GEMMs, for bfloat16 on the CPU (CPU kernels
+only):
+- `EfgrnetDeformIm2Col(input, offset, mask, kernel) -> columns [N, Ho, Wo, kh*kw*C]`
+- `EfgrnetDeformCol2Im(input, offset, mask, kernel, grad_columns)
+  -> (grad_input, grad_offset, grad_mask)`
+Loading the library also registers the gradients of `EfgrnetDeformConv2D` and
+`EfgrnetDeformIm2Col`, so `tf.GradientTape` differentiates them with respect to all their
+inputs (first order only).
 
 Importing this module never fails: a source checkout without a build, or a library built against
 another TensorFlow, makes `load_deform_conv_library()` return None and `library_load_error()`
@@ -58,7 +64,8 @@ def _load():
 
 
 def _register_gradient(library):
-    """Registers the gradient of EfgrnetDeformConv2D as a call of EfgrnetDeformConv2DGrad."""
+    """Registers the gradients of EfgrnetDeformConv2D (EfgrnetDeformConv2DGrad) and of
+    EfgrnetDeformIm2Col (EfgrnetDeformCol2Im)."""
 
     @tf.RegisterGradient("EfgrnetDeformConv2D")
     def _deform_conv2d_grad(op, grad_output):
@@ -77,3 +84,21 @@ def _register_gradient(library):
         )
         # Without a mask, input 2 is an empty placeholder: it has no gradient.
         return grad_input, grad_offset, grad_mask if use_mask else None, grad_kernel
+
+    @tf.RegisterGradient("EfgrnetDeformIm2Col")
+    def _deform_im2col_grad(op, grad_columns):
+        use_mask = op.get_attr("use_mask")
+        grad_input, grad_offset, grad_mask = library.efgrnet_deform_col2_im(
+            input=op.inputs[0],
+            offset=op.inputs[1],
+            mask=op.inputs[2],
+            kernel=op.inputs[3],
+            grad_columns=grad_columns,
+            strides=op.get_attr("strides"),
+            padding=op.get_attr("padding"),
+            dilations=op.get_attr("dilations"),
+            deformable_groups=op.get_attr("deformable_groups"),
+            use_mask=use_mask,
+        )
+        # The kernel is read for its shape only.
+        return grad_input, grad_offset, grad_mask if use_mask else None, None

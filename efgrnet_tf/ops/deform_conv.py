@@ -110,7 +110,7 @@ def deform_conv2d(
             f"{custom_op_library.library_load_error()}"
         )
     use_mask = mask is not None
-    return library.efgrnet_deform_conv2d(
+    op_args = dict(
         input=inputs,
         offset=offsets,
         mask=mask if use_mask else tf.zeros([0], inputs.dtype),
@@ -121,6 +121,21 @@ def deform_conv2d(
         deformable_groups=deformable_groups,
         use_mask=use_mask,
     )
+    if not _gemm_by_matmul(inputs.dtype):
+        return library.efgrnet_deform_conv2d(**op_args)
+    # bfloat16 on the CPU: the op samples, TensorFlow's MatMul (oneDNN: AMX / AVX512-BF16
+    # with float32 accumulation) multiplies; its gradient gives grad_kernel and grad_columns.
+    columns = library.efgrnet_deform_im2_col(**op_args)
+    kh, kw, channels, out_channels = kernel.shape
+    rows = tf.reshape(columns, [-1, kh * kw * channels])
+    outputs = tf.matmul(rows, tf.reshape(kernel, [kh * kw * channels, out_channels]))
+    return tf.reshape(outputs, tf.concat([tf.shape(columns)[:3], [out_channels]], axis=0))
+
+
+def _gemm_by_matmul(dtype):
+    """Whether the custom op leaves the GEMM to `tf.matmul`: bfloat16 without a GPU, where
+    oneDNN's bfloat16 MatMul is ~4x the fused op's float32 GEMM (custom_ops/README.md)."""
+    return dtype == tf.bfloat16 and not tf.config.list_logical_devices("GPU")
 
 
 def resolve_implementation(implementation):

@@ -1,0 +1,106 @@
+"""`deform_conv2d` in bfloat16 against the float64 NumPy reference, forward and all gradients,
+both implementations; and the custom op's bfloat16 GEMMs are TensorFlow's MatMul.
+
+The reference runs on the bfloat16-rounded inputs, so what is checked is the op's own error:
+its float32 sampling, bfloat16 GEMM operands (float32 accumulation) and one rounding of each
+result, about 2^-8 of the result's scale.
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from deform_conv_reference import deform_conv2d_reference, random_case
+
+from efgrnet_tf.ops import deform_conv2d
+
+# Of the largest reference value: bfloat16 rounds to 8 significant bits (0.4%); the sums over
+# taps and channels and the rounding of every operand add a few of those.
+RELATIVE_TOLERANCE = 2e-2
+
+CASES = {
+    "3x3_pad1_groups2_mask": dict(
+        batch=2, size_hw=(7, 9), channels=16, filters=8, kernel_hw=(3, 3), strides=(1, 1),
+        padding=(1, 1), dilations=(1, 1), groups=2, offset_range=3.0, with_mask=True,
+    ),
+    "3x3_stride2_pad3_dil3": dict(
+        batch=1, size_hw=(8, 7), channels=12, filters=5, kernel_hw=(3, 3), strides=(2, 1),
+        padding=(3, 3), dilations=(3, 3), groups=1, offset_range=4.0, with_mask=False,
+    ),
+}  # fmt: skip
+
+
+def _bfloat16_rounded(array):
+    return None if array is None else tf.cast(tf.cast(array, tf.bfloat16), tf.float64).numpy()
+
+
+def _assert_close_at_bfloat16_scale(actual, expected, name):
+    actual = tf.cast(actual, tf.float64).numpy()
+    scale = np.abs(expected).max()
+    assert scale > 0, f"{name}: an all-zero reference proves nothing"
+    error = np.abs(actual - expected).max() / scale
+    assert error <= RELATIVE_TOLERANCE, f"{name}: max error {error:.4f} of the largest value"
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_bfloat16_forward_and_gradients_match_the_float64_reference(implementation, case):
+    inputs, offsets, kernel, mask, conv_args = random_case(3, **case)
+    named = {"inputs": inputs, "offsets": offsets, "kernel": kernel, "mask": mask}
+    arrays = {name: _bfloat16_rounded(value) for name, value in named.items() if value is not None}
+    shape = deform_conv2d_reference(
+        arrays["inputs"], arrays["offsets"], arrays["kernel"], mask=arrays.get("mask"), **conv_args
+    ).shape
+    grad_outputs = _bfloat16_rounded(np.random.default_rng(4).normal(size=shape))
+    expected = deform_conv2d_reference(
+        arrays["inputs"],
+        arrays["offsets"],
+        arrays["kernel"],
+        mask=arrays.get("mask"),
+        grad_outputs=grad_outputs,
+        **conv_args,
+    )
+
+    tensors = {name: tf.constant(value, tf.bfloat16) for name, value in arrays.items()}
+    with tf.GradientTape() as tape:
+        tape.watch(tensors)
+        outputs = deform_conv2d(
+            tensors["inputs"],
+            tensors["offsets"],
+            tensors["kernel"],
+            mask=tensors.get("mask"),
+            implementation=implementation,
+            **conv_args,
+        )
+        loss = tf.reduce_sum(tf.cast(outputs, tf.float32) * tf.constant(grad_outputs, tf.float32))
+    gradients = tape.gradient(loss, tensors)
+
+    assert outputs.dtype == tf.bfloat16
+    _assert_close_at_bfloat16_scale(outputs, expected["outputs"], "outputs")
+    for name, gradient in gradients.items():
+        assert gradient.dtype == tf.bfloat16, name
+        _assert_close_at_bfloat16_scale(gradient, expected[f"grad_{name}"], f"grad_{name}")
+
+
+def _op_types(function, *args):
+    graph = function.get_concrete_function(*args).graph
+    types = {op.type for op in graph.get_operations()}
+    for f in graph.as_graph_def().library.function:
+        types.update(node.op for node in f.node_def)
+    return types
+
+
+def test_bfloat16_custom_op_leaves_its_gemms_to_matmul():
+    inputs, offsets, kernel, _, conv_args = random_case(5, **CASES["3x3_stride2_pad3_dil3"])
+    args = [tf.constant(a, tf.bfloat16) for a in (inputs, offsets, kernel)]
+
+    @tf.function
+    def forward_and_gradients(x, offsets, kernel):
+        with tf.GradientTape() as tape:
+            tape.watch([x, offsets, kernel])
+            y = deform_conv2d(x, offsets, kernel, implementation="custom_op", **conv_args)
+        return tape.gradient(y, [x, offsets, kernel])
+
+    types = _op_types(forward_and_gradients, *args)
+    assert {"EfgrnetDeformIm2Col", "EfgrnetDeformCol2Im", "MatMul"} <= types
+    assert "EfgrnetDeformConv2D" not in types
+    float32_types = _op_types(forward_and_gradients, *[tf.cast(a, tf.float32) for a in args])
+    assert "EfgrnetDeformConv2D" in float32_types
