@@ -14,9 +14,10 @@ namespace deform_conv {
   namespace isa {                                                                    \
   void Forward(const DeformConvGeometry&, const ForwardTensors&, WorkerPool&);       \
   void Backward(const DeformConvGeometry&, const BackwardTensors&, WorkerPool&);     \
-  void Im2col(const DeformConvGeometry&, const ForwardTensors&, WorkerPool&);        \
-  void Col2im(const DeformConvGeometry&, const BackwardTensors&, const float*,       \
-              WorkerPool&);                                                          \
+  void Im2colBfloat16(const DeformConvGeometry&, const ForwardTensors&, uint16_t*,   \
+                      WorkerPool&);                                                  \
+  void Col2imBfloat16(const DeformConvGeometry&, const BackwardTensors&,             \
+                      const uint16_t*, WorkerPool&);                                 \
   }
 EFGRNET_DECLARE_ENGINE(baseline)
 #if defined(__x86_64__)
@@ -41,7 +42,7 @@ int64_t ForwardScratchFloats(const DeformConvGeometry& geometry) {
   return BlockRows(geometry) * geometry.column_width() + geometry.channels;
 }
 
-// The zero row alone: Im2col and Col2im write and read whole column matrices of the caller.
+// The zero row alone: the bfloat16 im2col and col2im use whole column matrices of the caller.
 int64_t ZeroRowFloats(const DeformConvGeometry& geometry) { return geometry.channels; }
 
 // Columns and grad_columns plus the zero row.
@@ -58,16 +59,16 @@ std::vector<CpuEngine> SupportedEngines() {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
-    engines.push_back({"avx512", &avx512::Forward, &avx512::Backward, &avx512::Im2col,
-                       &avx512::Col2im});
+    engines.push_back({"avx512", &avx512::Forward, &avx512::Backward, &avx512::Im2colBfloat16,
+                       &avx512::Col2imBfloat16});
   }
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    engines.push_back({"avx2", &avx2::Forward, &avx2::Backward, &avx2::Im2col,
-                       &avx2::Col2im});
+    engines.push_back({"avx2", &avx2::Forward, &avx2::Backward, &avx2::Im2colBfloat16,
+                       &avx2::Col2imBfloat16});
   }
 #endif
-  engines.push_back({"baseline", &baseline::Forward, &baseline::Backward, &baseline::Im2col,
-                       &baseline::Col2im});
+  engines.push_back({"baseline", &baseline::Forward, &baseline::Backward, &baseline::Im2colBfloat16,
+                       &baseline::Col2imBfloat16});
   return engines;
 }
 

@@ -47,14 +47,15 @@ struct CpuEngine {
   const char* isa;  // "baseline", "avx2" or "avx512"
   void (*forward)(const DeformConvGeometry&, const ForwardTensors&, WorkerPool&);
   void (*backward)(const DeformConvGeometry&, const BackwardTensors&, WorkerPool&);
-  // The sampling halves alone, for callers that run the GEMMs themselves (the bfloat16 ops,
-  // whose GEMMs are TensorFlow's MatMul). im2col writes `output` = columns[rows, column_width]
-  // of all rows, with `kernel` unused; col2im reads grad_columns[rows, column_width] and
-  // writes grad_input, grad_offset and grad_mask, with `kernel`, `grad_output` and
-  // `grad_kernel` unused. Both take ZeroRowFloats(geometry) floats of scratch.
-  void (*im2col)(const DeformConvGeometry&, const ForwardTensors&, WorkerPool&);
-  void (*col2im)(const DeformConvGeometry&, const BackwardTensors&, const float* grad_columns,
-                 WorkerPool&);
+  // The sampling halves alone, for the bfloat16 ops whose GEMMs are TensorFlow's MatMul.
+  // Columns are bfloat16 bits [rows, column_width] of all rows, computed in float32 and rounded
+  // once. im2col_bfloat16 reads input, offset and mask; col2im_bfloat16 reads them and
+  // grad_columns and writes grad_input, grad_offset and grad_mask. Kernel, output and the
+  // other gradients are unused; both take ZeroRowFloats(geometry) floats of scratch.
+  void (*im2col_bfloat16)(const DeformConvGeometry&, const ForwardTensors&, uint16_t* columns,
+                          WorkerPool&);
+  void (*col2im_bfloat16)(const DeformConvGeometry&, const BackwardTensors&,
+                          const uint16_t* grad_columns, WorkerPool&);
 };
 
 // The fastest variant the running CPU supports, or the one named by the environment variable

@@ -79,14 +79,19 @@ struct CpuOps {
 
 EFGRNET_REGISTER_DEFORM_CONV_KERNELS(tensorflow::DEVICE_CPU, CpuOps)
 
-// EfgrnetDeformIm2Col and EfgrnetDeformCol2Im: the engine's sampling halves alone.
+// EfgrnetDeformIm2Col and EfgrnetDeformCol2Im (bfloat16 only): the engine's sampling halves,
+// reading and writing the bfloat16 columns directly.
 using tensorflow::TensorShape;
+using Bfloat16 = Eigen::bfloat16;
 
 absl::Status ZeroRow(OpKernelContext* context, const DeformConvGeometry& g, Tensor* scratch) {
   return context->allocate_temp(tensorflow::DT_FLOAT, TensorShape({ZeroRowFloats(g)}), scratch);
 }
 
-template <typename T>
+uint16_t* Bfloat16Bits(Tensor* tensor) {
+  return reinterpret_cast<uint16_t*>(tensor->flat<Bfloat16>().data());
+}
+
 class DeformIm2ColOp : public tensorflow::OpKernel {
  public:
   explicit DeformIm2ColOp(tensorflow::OpKernelConstruction* context) : OpKernel(context) {
@@ -102,28 +107,24 @@ class DeformIm2ColOp : public tensorflow::OpKernel {
                                 &columns));
     if (columns->NumElements() == 0) return;
 
-    Tensor input, offset, mask, columns_buffer, scratch;
-    OP_REQUIRES_OK(context, (AsFloat<CpuOps, T>(context, context->input(0), &input)));
-    OP_REQUIRES_OK(context, (AsFloat<CpuOps, T>(context, context->input(1), &offset)));
-    OP_REQUIRES_OK(context, (AsFloat<CpuOps, T>(context, context->input(2), &mask)));
-    OP_REQUIRES_OK(context, FloatBufferFor<T>(context, *columns, &columns_buffer));
+    Tensor input, offset, mask, scratch;
+    OP_REQUIRES_OK(context, (AsFloat<CpuOps, Bfloat16>(context, context->input(0), &input)));
+    OP_REQUIRES_OK(context, (AsFloat<CpuOps, Bfloat16>(context, context->input(1), &offset)));
+    OP_REQUIRES_OK(context, (AsFloat<CpuOps, Bfloat16>(context, context->input(2), &mask)));
     OP_REQUIRES_OK(context, ZeroRow(context, g, &scratch));
     ForwardTensors tensors;
     tensors.input = input.flat<float>().data();
     tensors.offset = offset.flat<float>().data();
     tensors.mask = g.use_mask ? mask.flat<float>().data() : nullptr;
-    tensors.output = columns_buffer.flat<float>().data();
     tensors.scratch = scratch.flat<float>().data();
     IntraOpPool pool(context);
-    SelectCpuEngine().im2col(g, tensors, pool);
-    OP_REQUIRES_OK(context, (StoreOutput<CpuOps, T>(context, columns_buffer, columns)));
+    SelectCpuEngine().im2col_bfloat16(g, tensors, Bfloat16Bits(columns), pool);
   }
 
  private:
   DeformConvAttrs attrs_;
 };
 
-template <typename T>
 class DeformCol2ImOp : public tensorflow::OpKernel {
  public:
   explicit DeformCol2ImOp(tensorflow::OpKernelConstruction* context) : OpKernel(context) {
@@ -141,18 +142,16 @@ class DeformCol2ImOp : public tensorflow::OpKernel {
     OP_REQUIRES_OK(context, context->allocate_output(1, context->input(1).shape(), &grads[1]));
     OP_REQUIRES_OK(context, context->allocate_output(2, mask_shape, &grads[2]));
     if (g.rows() == 0 || g.channels == 0) {
-      for (Tensor* grad : grads) grad->flat<T>().setZero();
+      for (Tensor* grad : grads) grad->flat<Bfloat16>().setZero();
       return;
     }
 
-    Tensor input, offset, mask, grad_columns, buffers[3], scratch;
-    OP_REQUIRES_OK(context, (AsFloat<CpuOps, T>(context, context->input(0), &input)));
-    OP_REQUIRES_OK(context, (AsFloat<CpuOps, T>(context, context->input(1), &offset)));
-    OP_REQUIRES_OK(context, (AsFloat<CpuOps, T>(context, context->input(2), &mask)));
-    OP_REQUIRES_OK(context,
-                   (AsFloat<CpuOps, T>(context, context->input(4), &grad_columns)));
+    Tensor input, offset, mask, buffers[3], scratch;
+    OP_REQUIRES_OK(context, (AsFloat<CpuOps, Bfloat16>(context, context->input(0), &input)));
+    OP_REQUIRES_OK(context, (AsFloat<CpuOps, Bfloat16>(context, context->input(1), &offset)));
+    OP_REQUIRES_OK(context, (AsFloat<CpuOps, Bfloat16>(context, context->input(2), &mask)));
     for (int i = 0; i < 3; ++i) {
-      OP_REQUIRES_OK(context, FloatBufferFor<T>(context, *grads[i], &buffers[i]));
+      OP_REQUIRES_OK(context, FloatBufferFor<Bfloat16>(context, *grads[i], &buffers[i]));
     }
     OP_REQUIRES_OK(context, ZeroRow(context, g, &scratch));
     BackwardTensors tensors;
@@ -163,10 +162,12 @@ class DeformCol2ImOp : public tensorflow::OpKernel {
     tensors.grad_offset = buffers[1].flat<float>().data();
     tensors.grad_mask = g.use_mask ? buffers[2].flat<float>().data() : nullptr;
     tensors.scratch = scratch.flat<float>().data();
+    const auto* grad_columns =
+        reinterpret_cast<const uint16_t*>(context->input(4).flat<Bfloat16>().data());
     IntraOpPool pool(context);
-    SelectCpuEngine().col2im(g, tensors, grad_columns.flat<float>().data(), pool);
+    SelectCpuEngine().col2im_bfloat16(g, tensors, grad_columns, pool);
     for (int i = 0; i < 3; ++i) {
-      OP_REQUIRES_OK(context, (StoreOutput<CpuOps, T>(context, buffers[i], grads[i])));
+      OP_REQUIRES_OK(context, (StoreOutput<CpuOps, Bfloat16>(context, buffers[i], grads[i])));
     }
   }
 
@@ -174,18 +175,10 @@ class DeformCol2ImOp : public tensorflow::OpKernel {
   DeformConvAttrs attrs_;
 };
 
-#define EFGRNET_REGISTER_IM2COL_KERNELS(T)                                                     \
-  REGISTER_KERNEL_BUILDER(                                                                     \
-      Name("EfgrnetDeformIm2Col").Device(tensorflow::DEVICE_CPU).TypeConstraint<T>("T"),      \
-      DeformIm2ColOp<T>);                                                                      \
-  REGISTER_KERNEL_BUILDER(                                                                     \
-      Name("EfgrnetDeformCol2Im").Device(tensorflow::DEVICE_CPU).TypeConstraint<T>("T"),      \
-      DeformCol2ImOp<T>);
-EFGRNET_REGISTER_IM2COL_KERNELS(float)
-EFGRNET_REGISTER_IM2COL_KERNELS(Eigen::half)
-EFGRNET_REGISTER_IM2COL_KERNELS(Eigen::bfloat16)
-#undef EFGRNET_REGISTER_IM2COL_KERNELS
-
+REGISTER_KERNEL_BUILDER(Name("EfgrnetDeformIm2Col").Device(tensorflow::DEVICE_CPU),
+                        DeformIm2ColOp);
+REGISTER_KERNEL_BUILDER(Name("EfgrnetDeformCol2Im").Device(tensorflow::DEVICE_CPU),
+                        DeformCol2ImOp);
 
 }  // namespace
 }  // namespace deform_conv

@@ -54,7 +54,7 @@ REGISTER_OP("EfgrnetDeformIm2Col")
     .Input("mask: T")
     .Input("kernel: T")
     .Output("columns: T")
-    .Attr("T: {float, half, bfloat16}")
+    .Attr("T: {bfloat16}")
     .Attr("strides: list(int) = [1, 1]")
     .Attr("padding: list(int) = [0, 0]")
     .Attr("dilations: list(int) = [1, 1]")
@@ -66,7 +66,8 @@ The im2col matrix of EfgrnetDeformConv2D (same inputs and attributes): columns
 [batch, out_h, out_w, kh * kw * channels], entry (i * kw + j) * channels + c the masked bilinear
 sample of channel c at tap (i, j), so that reshaped to [rows, kh * kw * channels] and multiplied
 by the kernel reshaped to [kh * kw * channels, out_channels] it gives EfgrnetDeformConv2D.
-Samples are computed in float32 and rounded once. The kernel is read for its shape only.
+Samples are computed in float32 and rounded once to bfloat16 (the only type: float32 and half
+use the fused op). The kernel is read for its shape only.
 )doc");
 
 REGISTER_OP("EfgrnetDeformCol2Im")
@@ -78,7 +79,7 @@ REGISTER_OP("EfgrnetDeformCol2Im")
     .Output("grad_input: T")
     .Output("grad_offset: T")
     .Output("grad_mask: T")
-    .Attr("T: {float, half, bfloat16}")
+    .Attr("T: {bfloat16}")
     .Attr("strides: list(int) = [1, 1]")
     .Attr("padding: list(int) = [0, 0]")
     .Attr("dilations: list(int) = [1, 1]")
