@@ -3,7 +3,9 @@
     python scripts/demo.py --model_dir runs/shapes_demo
 
 1. trains `configs/shapes_vgg16_128.yaml` from scratch on the embedded synthetic training split
-   (continuing from `model_dir`'s newest checkpoint when there is one);
+   (continuing from `model_dir`'s newest checkpoint when there is one), in mixed_bfloat16 when
+   the CPU computes bfloat16 natively (AMX-BF16 or AVX512-BF16, detected and printed), else in
+   float32 (`--precision` overrides);
 2. evaluates it on the held-out split with COCO metrics (`model_dir/eval/metrics.json`);
 3. exports it as a SavedModel (`model_dir/export/<version>/`);
 4. runs the export on held-out images and draws its detections (`model_dir/predictions/*.png`);
@@ -20,9 +22,11 @@ import time
 from absl import app, flags, logging
 from PIL import Image
 
+from efgrnet_tf.cli import config_flags
 from efgrnet_tf.config import load_config
 from efgrnet_tf.data.synthetic import example_seed, render_shapes_example
 from efgrnet_tf.evaluation.evaluator import evaluate_model
+from efgrnet_tf.modeling.precision import cpu_bfloat16_flags
 from efgrnet_tf.serving.exporter import export_saved_model
 from efgrnet_tf.serving.predict_files import predict_images
 from efgrnet_tf.serving.predictor import saved_model_detector
@@ -34,6 +38,17 @@ TARGET_AP50 = 0.80
 
 _MODEL_DIR = flags.DEFINE_string("model_dir", None, "Run folder for everything the demo writes.")
 _NUM_IMAGES = flags.DEFINE_integer("num_images", 8, "Held-out images to draw detections on.")
+config_flags.define_precision_flag()
+
+
+def demo_precision(requested: str | None) -> tuple[str, str]:
+    """`(precision, why)`: `requested`, or when None what this CPU computes fastest."""
+    if requested is not None:
+        return requested, "--precision"
+    bfloat16_flags = cpu_bfloat16_flags()
+    if bfloat16_flags:
+        return "mixed_bfloat16", f"this CPU has {' and '.join(bfloat16_flags)}"
+    return "float32", "this CPU has neither AMX-BF16 nor AVX512-BF16"
 
 
 def write_held_out_images(cfg, folder: str, count: int) -> list[str]:
@@ -58,7 +73,9 @@ def main(argv) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     model_dir = _MODEL_DIR.value
-    cfg = load_config(DEMO_CONFIG)
+    precision, why = demo_precision(flags.FLAGS.precision)
+    print(f"precision: {precision} ({why})", flush=True)
+    cfg = load_config(DEMO_CONFIG, [f"model.precision={precision}"])
     seconds = {}
 
     start = time.perf_counter()
@@ -92,7 +109,7 @@ def main(argv) -> None:
     verdict = "MISSED" if missed else "reached"
     lines = [
         "",
-        f"EFGRNet shapes demo ({cfg.name}) in {model_dir}",
+        f"EFGRNet shapes demo ({cfg.name}, {precision}) in {model_dir}",
         f"  trained to step {summary['final_step']:.0f}, final loss {summary['loss/total']:.3f}",
         "  held-out COCO metrics: "
         + " ".join(f"{k}={metrics[k]:.3f}" for k in ("AP", "AP50", "AP75", "APs", "APm", "APl")),

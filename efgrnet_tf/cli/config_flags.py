@@ -28,13 +28,21 @@ def define_config_flags(
         "Config override `section.key=value` (YAML value); repeatable, applied in order.",
         flag_values=flag_values,
     )
+    define_precision_flag(flag_values)
+
+
+def define_precision_flag(flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """Defines `--precision` (`model.precision`, default None: the config's); once per process."""
+    if "precision" in flag_values:
+        return
     flags.DEFINE_enum(
         "precision",
         None,
         list(PRECISIONS),
-        "Dtype policy of the model built from --config (mixed_bfloat16: fast on CPUs with AMX or "
-        "AVX512-BF16); an export keeps the precision it was exported in. Default: "
-        "model.precision.",
+        "Dtype policy of the model built from the config (mixed_bfloat16: fast on CPUs with AMX "
+        "or AVX512-BF16); an export keeps the precision it was exported in. Default: "
+        "model.precision (scripts/demo.py: mixed_bfloat16 where the CPU has AMX-BF16 or "
+        "AVX512-BF16, else float32).",
         flag_values=flag_values,
     )
 

@@ -29,10 +29,14 @@ def test_missed_target_compares_ap50_with_the_target():
     assert not demo.missed_target({"AP50": 0.5}, target=0.4)
 
 
-def _run_main(monkeypatch, tmp_path, ap50):
+def _run_main(monkeypatch, tmp_path, ap50, trained_configs=None):
+    """Runs the demo's main with stand-in stages; `trained_configs` collects the trained cfg."""
     metrics = {k: 0.5 for k in ("AP", "AP75", "APs", "APm", "APl")} | {"AP50": ap50}
+    trained_configs = [] if trained_configs is None else trained_configs
     monkeypatch.setattr(
-        demo, "train_experiment", lambda cfg, d: (None, {"final_step": 1, "loss/total": 1.0})
+        demo,
+        "train_experiment",
+        lambda cfg, d: trained_configs.append(cfg) or (None, {"final_step": 1, "loss/total": 1.0}),
     )
     monkeypatch.setattr(demo, "evaluate_model", lambda *a, **k: metrics)
     monkeypatch.setattr(demo, "export_saved_model", lambda *a: str(tmp_path / "export"))
@@ -53,3 +57,22 @@ def test_demo_exits_1_when_it_misses_its_target(monkeypatch, tmp_path, capsys):
 def test_demo_returns_normally_when_it_reaches_its_target(monkeypatch, tmp_path, capsys):
     _run_main(monkeypatch, tmp_path, demo.TARGET_AP50 + 0.1)
     assert "reached" in capsys.readouterr().out
+
+
+def test_demo_trains_in_bfloat16_exactly_where_the_cpu_has_bfloat16_units(monkeypatch):
+    monkeypatch.setattr(demo, "cpu_bfloat16_flags", lambda: ("amx_bf16", "avx512_bf16"))
+    assert demo.demo_precision(None) == (
+        "mixed_bfloat16",
+        "this CPU has amx_bf16 and avx512_bf16",
+    )
+    assert demo.demo_precision("float32")[0] == "float32"
+    monkeypatch.setattr(demo, "cpu_bfloat16_flags", lambda: ())
+    assert demo.demo_precision(None)[0] == "float32"
+
+
+def test_demo_prints_its_precision_and_trains_the_config_in_it(monkeypatch, tmp_path, capsys):
+    trained = []
+    monkeypatch.setattr(demo, "cpu_bfloat16_flags", lambda: ("avx512_bf16",))
+    _run_main(monkeypatch, tmp_path, demo.TARGET_AP50 + 0.1, trained_configs=trained)
+    assert trained[0].model.precision == "mixed_bfloat16"
+    assert "precision: mixed_bfloat16 (this CPU has avx512_bf16)" in capsys.readouterr().out
