@@ -1,0 +1,177 @@
+"""Float32 against bfloat16 (`model.precision: mixed_bfloat16`), all measured in this process.
+
+For each input size and batch: the EFGRNet forward with the custom-op and the pure-TF
+deformable conv, the SSD baseline's forward, and the SavedModel `serving_default` path (uint8
+images of `--serving_image_hw`, preprocessing, forward, decoding and NMS; the export's pure-TF
+deformable conv), each in float32 and in mixed_bfloat16, with random weights. Timed calls are
+interleaved round by round and each keeps its fastest round, so load from other processes hits
+all rows alike. It prints the table, the bfloat16 / float32 and EFGRNet / SSD ratios, and the
+targets of issue 14. On a CPU without AMX-BF16 or AVX512-BF16 (and without a GPU) it says so and
+measures float32 only: bfloat16 there is emulated and slower than float32.
+
+    python scripts/benchmark_precision.py                       # VGG16 320, batch 1 and 8
+    python scripts/benchmark_precision.py --sizes 320 512 --rounds 3
+    python scripts/benchmark_precision.py --sizes 128 --width_multiplier 0.25 --rounds 1  # quick
+"""
+
+import argparse
+import os
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import tensorflow as tf
+
+import efgrnet_tf
+from efgrnet_tf.config import config_from_dict
+from efgrnet_tf.modeling.precision import cpu_bfloat16_flags
+from efgrnet_tf.serving.export_module import DetectionExportModule
+
+F32, BF16 = "float32", "mixed_bfloat16"
+PRECISIONS = (F32, BF16)
+CUSTOM_OP = "efgrnet custom_op"
+# (row name, model fields): the forward passes compared in each precision.
+FORWARDS = (
+    (CUSTOM_OP, {"deform_conv_implementation": "custom_op"}),
+    ("efgrnet pure_tf", {"deform_conv_implementation": "pure_tf"}),
+    ("ssd", {"feature_enrichment": False, "cascade": False}),
+)
+SERVING = "serving_default"
+# Issue 14's targets at batch 1: (what, numerator row, denominator row, limit).
+TARGETS = (
+    ("bf16 / f32 forward", (BF16, CUSTOM_OP), (F32, CUSTOM_OP), 0.23),
+    ("bf16 / f32 serving_default", (BF16, SERVING), (F32, SERVING), 0.25),
+    ("EFGRNet / SSD, f32", (F32, CUSTOM_OP), (F32, "ssd"), 1.40),
+    ("EFGRNet / SSD, bf16", (BF16, CUSTOM_OP), (BF16, "ssd"), 1.40),
+)
+
+
+def _parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[320])
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--width_multiplier", type=float, default=1.0)
+    parser.add_argument("--num_classes", type=int, default=21)
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds (best one counts)")
+    parser.add_argument("--serving_image_hw", type=int, nargs=2, default=[480, 640])
+    parser.add_argument("--skip_serving", action="store_true", help="forward passes only")
+    return parser.parse_args()
+
+
+def bfloat16_support() -> str:
+    """Why bfloat16 is fast here ("GPU", or the CPU flags), or "" when it is not."""
+    if tf.config.list_logical_devices("GPU"):
+        return "GPU"
+    return " ".join(cpu_bfloat16_flags())
+
+
+def _config(size, precision, fields, args):
+    model = dict(
+        image_size=size,
+        num_classes=args.num_classes,
+        width_multiplier=args.width_multiplier,
+        precision=precision,
+        **fields,
+    )
+    return config_from_dict({"model": model})
+
+
+def _forward_call(forward, size, batch):
+    """A call that runs `forward` on a random batch and waits for it."""
+    images = tf.random.normal([batch, size, size, 3], stddev=50.0)
+    return lambda: forward(images)["class_logits"][0, 0, 0].numpy()
+
+
+def _serving_calls(cfg, export_dir, batches, image_hw):
+    """`{batch: call}` running the SavedModel `serving_default` of `cfg` (random weights)."""
+    module = DetectionExportModule(efgrnet_tf.build_model(cfg), cfg)
+    tf.saved_model.save(module, export_dir, signatures=module.signatures())
+    serve = tf.saved_model.load(export_dir).signatures[SERVING]
+    calls = {}
+    for batch in batches:
+        images = tf.cast(tf.random.uniform([batch, *image_hw, 3], 0, 256, tf.int32), tf.uint8)
+        calls[batch] = lambda images=images: serve(images=images)["num_detections"].numpy()
+    return calls
+
+
+def _seconds(call):
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def benchmark_size(size, precisions, args, workdir):
+    """`{(precision, row, batch): best seconds}` for one input size."""
+    calls = {}
+    for precision in precisions:
+        for row, fields in FORWARDS:
+            model = efgrnet_tf.build_model(_config(size, precision, fields, args))
+            forward = tf.function(lambda x, model=model: model(x, training=False))
+            for batch in args.batches:
+                calls[precision, row, batch] = _forward_call(forward, size, batch)
+        if not args.skip_serving:
+            cfg = _config(size, precision, {"deform_conv_implementation": "pure_tf"}, args)
+            export_dir = os.path.join(workdir, f"{precision}_{size}")
+            serving = _serving_calls(cfg, export_dir, args.batches, args.serving_image_hw)
+            for batch, call in serving.items():
+                calls[precision, SERVING, batch] = call
+    for call in calls.values():  # warm-up: tracing, oneDNN primitive creation, allocations
+        call()
+    best = {key: float("inf") for key in calls}
+    for _ in range(args.rounds):
+        for key, call in calls.items():
+            best[key] = min(best[key], _seconds(call))
+    keras.utils.clear_session()
+    return best
+
+
+def _print_size(size, best, precisions, args):
+    rows = [row for row, _ in FORWARDS] + ([] if args.skip_serving else [SERVING])
+    header = f"{'size ' + str(size):<22}" + "".join(
+        f"{f'{p} b{b} ms':>22}" for p in precisions for b in args.batches
+    )
+    if len(precisions) == 2:
+        header += "".join(f"{f'bf16/f32 b{b}':>14}" for b in args.batches)
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        line = f"{row:<22}" + "".join(
+            f"{1e3 * best[p, row, b]:>22.1f}" for p in precisions for b in args.batches
+        )
+        if len(precisions) == 2:
+            line += "".join(
+                f"{best[PRECISIONS[1], row, b] / best[PRECISIONS[0], row, b]:>14.2f}"
+                for b in args.batches
+            )
+        print(line)
+    for what, numerator, denominator, limit in TARGETS:
+        if (*numerator, 1) not in best or (*denominator, 1) not in best:
+            continue
+        ratio = best[(*numerator, 1)] / best[(*denominator, 1)]
+        verdict = "met" if ratio <= limit else "NOT met"
+        print(f"  {size} b1 {what}: {ratio:.2f} (target <= {limit:.2f}: {verdict})")
+    print()
+
+
+def main():
+    args = _parse_args()
+    tf.get_logger().setLevel("ERROR")  # one trace per batch size is expected, not a warning
+    support = bfloat16_support()
+    precisions = PRECISIONS if support else PRECISIONS[:1]
+    print(
+        f"tensorflow {tf.__version__}  {os.cpu_count()} CPUs  width {args.width_multiplier}  "
+        f"best of {args.rounds} rounds"
+    )
+    if support:
+        print(f"bfloat16 support: {support}")
+    else:
+        print("bfloat16 support: none (no AMX-BF16 or AVX512-BF16, no GPU): bfloat16 rows skipped")
+    with tempfile.TemporaryDirectory() as workdir:
+        for size in args.sizes:
+            _print_size(size, benchmark_size(size, precisions, args, workdir), precisions, args)
+
+
+if __name__ == "__main__":
+    main()

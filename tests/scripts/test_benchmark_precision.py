@@ -1,0 +1,44 @@
+"""`scripts/benchmark_precision.py` measures bfloat16 only where the CPU computes it natively."""
+
+import importlib.util
+import os
+import sys
+
+import pytest
+
+_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "benchmark_precision.py")
+_TINY = ["--sizes", "128", "--width_multiplier", "0.0625", "--batches", "1", "--rounds", "1"]
+
+
+@pytest.fixture(scope="module")
+def benchmark():
+    spec = importlib.util.spec_from_file_location("efgrnet_benchmark_precision", _SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(benchmark, monkeypatch, capsys, cpu_flags):
+    monkeypatch.setattr(benchmark, "cpu_bfloat16_flags", lambda: cpu_flags)
+    monkeypatch.setattr(sys, "argv", ["benchmark_precision.py", *_TINY, "--skip_serving"])
+    benchmark.main()
+    return capsys.readouterr().out
+
+
+def test_without_bfloat16_units_it_says_so_and_measures_float32_only(
+    benchmark, monkeypatch, capsys
+):
+    out = _run(benchmark, monkeypatch, capsys, ())
+    assert "bfloat16 rows skipped" in out
+    assert "float32 b1 ms" in out
+    assert "mixed_bfloat16" not in out
+    assert "EFGRNet / SSD, f32" in out
+
+
+def test_with_bfloat16_units_it_prints_both_precisions_and_their_ratio(
+    benchmark, monkeypatch, capsys
+):
+    out = _run(benchmark, monkeypatch, capsys, ("amx_bf16",))
+    assert "bfloat16 support: amx_bf16" in out
+    assert "mixed_bfloat16 b1 ms" in out and "bf16/f32 b1" in out
+    assert "b1 bf16 / f32 forward:" in out
