@@ -1,4 +1,7 @@
-// Registration of EfgrnetDeformConv2D and EfgrnetDeformConv2DGrad with their shape functions.
+// Registration of EfgrnetDeformConv2D and EfgrnetDeformConv2DGrad, and of their sampling halves
+// EfgrnetDeformIm2Col and EfgrnetDeformCol2Im (bfloat16; deform_conv2d composes them with
+// TensorFlow's MatMul, whose oneDNN kernels run bfloat16 GEMMs with float32 accumulation on AMX
+// and AVX512-BF16, while the fused ops compute in float32), with their shape functions.
 // Semantics: SPEC "Deformable convolution semantics" (those of torchvision.ops.deform_conv2d);
 // layouts: deform_conv_geometry.h.
 #include "deform_conv_params.h"
@@ -43,6 +46,26 @@ absl::Status GradShape(InferenceContext* context) {
   context->set_output(1, context->input(1));
   context->set_output(2, g.use_mask ? context->input(2) : context->MakeShape({0}));
   context->set_output(3, context->input(3));
+  return absl::OkStatus();
+}
+
+absl::Status Im2ColShape(InferenceContext* context) {
+  DeformConvGeometry g;
+  TF_RETURN_IF_ERROR(ReadGeometry(context, &g));
+  context->set_output(
+      0, context->MakeShape({DimOrUnknown(context, g.batch), DimOrUnknown(context, g.out_h),
+                             DimOrUnknown(context, g.out_w),
+                             DimOrUnknown(context, g.channels >= 0 ? g.column_width() : -1)}));
+  return absl::OkStatus();
+}
+
+absl::Status Col2ImShape(InferenceContext* context) {
+  DeformConvGeometry g;
+  TF_RETURN_IF_ERROR(ReadGeometry(context, &g));
+  TF_RETURN_IF_ERROR(ValidateGradColumns(g, ToPartialShape(context, context->input(4))));
+  context->set_output(0, context->input(0));
+  context->set_output(1, context->input(1));
+  context->set_output(2, g.use_mask ? context->input(2) : context->MakeShape({0}));
   return absl::OkStatus();
 }
 
@@ -97,6 +120,50 @@ REGISTER_OP("EfgrnetDeformConv2DGrad")
     .Doc(R"doc(
 Gradients of EfgrnetDeformConv2D with respect to its four inputs, given grad_output
 [batch, out_h, out_w, out_channels]. grad_mask is an empty tensor [0] when use_mask is false.
+)doc");
+
+REGISTER_OP("EfgrnetDeformIm2Col")
+    .Input("input: T")
+    .Input("offset: T")
+    .Input("mask: T")
+    .Input("kernel: T")
+    .Output("columns: T")
+    .Attr("T: {bfloat16}")
+    .Attr("strides: list(int) = [1, 1]")
+    .Attr("padding: list(int) = [0, 0]")
+    .Attr("dilations: list(int) = [1, 1]")
+    .Attr("deformable_groups: int = 1")
+    .Attr("use_mask: bool = false")
+    .SetShapeFn(Im2ColShape)
+    .Doc(R"doc(
+The im2col matrix of EfgrnetDeformConv2D (same inputs and attributes): columns
+[batch, out_h, out_w, kh * kw * channels], entry (i * kw + j) * channels + c the masked bilinear
+sample of channel c at tap (i, j), so that reshaped to [rows, kh * kw * channels] and multiplied
+by the kernel reshaped to [kh * kw * channels, out_channels] it gives EfgrnetDeformConv2D.
+Samples are computed in float32 and rounded once to bfloat16 (the only type: float32 and half
+use the fused op). The kernel is read for its shape only.
+)doc");
+
+REGISTER_OP("EfgrnetDeformCol2Im")
+    .Input("input: T")
+    .Input("offset: T")
+    .Input("mask: T")
+    .Input("kernel: T")
+    .Input("grad_columns: T")
+    .Output("grad_input: T")
+    .Output("grad_offset: T")
+    .Output("grad_mask: T")
+    .Attr("T: {bfloat16}")
+    .Attr("strides: list(int) = [1, 1]")
+    .Attr("padding: list(int) = [0, 0]")
+    .Attr("dilations: list(int) = [1, 1]")
+    .Attr("deformable_groups: int = 1")
+    .Attr("use_mask: bool = false")
+    .SetShapeFn(Col2ImShape)
+    .Doc(R"doc(
+Gradients of EfgrnetDeformIm2Col with respect to input, offset and mask, given grad_columns
+[batch, out_h, out_w, kh * kw * channels]; computed in float32 and rounded once. grad_mask is
+an empty tensor [0] when use_mask is false. The kernel is read for its shape only.
 )doc");
 
 }  // namespace deform_conv
