@@ -73,14 +73,13 @@ class DetectionExportModule(tf.Module):
         }
 
     def model_info(self) -> dict[str, tf.Tensor]:
-        """The export's precision: `model.precision` and the dtypes its convs compute and keep
-        their variables in (string scalars; bfloat16 compute with float32 variables under
-        `mixed_bfloat16`)."""
-        policy = keras.dtype_policies.get(self._cfg.model.precision)
+        """The exported model's dtype policy (`model.precision` it was built with) and the dtypes
+        its layers compute and keep their variables in (string scalars; bfloat16 compute with
+        float32 variables under `mixed_bfloat16`)."""
         return {
-            "precision": tf.constant(self._cfg.model.precision),
-            "compute_dtype": tf.constant(policy.compute_dtype),
-            "variable_dtype": tf.constant(policy.variable_dtype),
+            "precision": tf.constant(self.model.dtype_policy.name),
+            "compute_dtype": tf.constant(self.model.compute_dtype),
+            "variable_dtype": tf.constant(self.model.variable_dtype),
         }
 
     def signatures(self) -> dict[str, tf.types.experimental.ConcreteFunction]:
