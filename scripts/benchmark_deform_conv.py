@@ -14,7 +14,6 @@ issue 2 on the 2-core CPU: custom op forward <= 2x conv2d, forward+backward <= 3
     python scripts/benchmark_deform_conv.py --device cpu --channel_divisor 16 --runs 1  # quick
 """
 
-import argparse
 import os
 import statistics
 import time
@@ -23,8 +22,22 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import tensorflow as tf
+from absl import app, flags
 
+from efgrnet_tf.cli import launch
 from efgrnet_tf.ops import custom_op_library, deform_conv2d
+from efgrnet_tf.user_errors import UserInputError
+
+_DEVICE = flags.DEFINE_enum(
+    "device", "auto", ["auto", "cpu", "gpu"], "auto: the CPU, then the GPU when there is one."
+)
+_BATCH = flags.DEFINE_integer("batch", 4, "Batch size.")
+_RUNS = flags.DEFINE_integer("runs", 5, "Timed runs; the median is shown.")
+_WARMUP = flags.DEFINE_integer("warmup", 2, "Untimed runs first.")
+_DTYPE = flags.DEFINE_enum("dtype", "float32", ["float32", "float16", "bfloat16"], "Data type.")
+_CHANNEL_DIVISOR = flags.DEFINE_integer(
+    "channel_divisor", 1, "Divide every channel count by this (quick runs)."
+)
 
 # (name, channels, spatial size, dilation): the FGRM inputs at strides 8, 16 and 32.
 FGRM_SHAPES_320 = (
@@ -142,32 +155,25 @@ def benchmark(device, batch, runs, warmup, dtype="float32", channel_divisor=1, s
             label = ""
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
-    parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--runs", type=int, default=5, help="timed runs; the median is shown")
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32")
-    parser.add_argument(
-        "--channel_divisor", type=int, default=1, help="divide every channel count (quick runs)"
-    )
-    args = parser.parse_args()
-
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     if custom_op_library.load_deform_conv_library() is None:
         print(f"custom op unavailable: {custom_op_library.library_load_error()}")
     have_gpu = bool(tf.config.list_logical_devices("GPU"))
     devices = []
-    if args.device in ("auto", "cpu"):
+    if _DEVICE.value in ("auto", "cpu"):
         devices.append("/CPU:0")
-    if args.device == "gpu" or (args.device == "auto" and have_gpu):
+    if _DEVICE.value == "gpu" or (_DEVICE.value == "auto" and have_gpu):
         if not have_gpu:
-            raise SystemExit("--device gpu: no GPU visible to TensorFlow")
+            raise UserInputError("--device gpu: no GPU visible to TensorFlow")
         devices.append("/GPU:0")
     print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, devices {devices}")
     for device in devices:
-        benchmark(device, args.batch, args.runs, args.warmup, args.dtype, args.channel_divisor)
+        benchmark(
+            device, _BATCH.value, _RUNS.value, _WARMUP.value, _DTYPE.value, _CHANNEL_DIVISOR.value
+        )
 
 
 if __name__ == "__main__":
-    main()
+    launch.run_tool(main, [__name__])

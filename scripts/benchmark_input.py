@@ -17,12 +17,16 @@ import time
 import tensorflow as tf
 from absl import app, flags
 
+from efgrnet_tf.cli import launch
 from efgrnet_tf.config import config_from_dict
 from efgrnet_tf.data import synthetic
 from efgrnet_tf.data.pipeline import build_train_dataset
 
 _NUM_IMAGES = flags.DEFINE_integer("num_images", 300, "JPEGs to write.")
 _SIZES = flags.DEFINE_list("sizes", ["320", "512"], "Model input sizes to measure.")
+flags.register_validator(
+    "sizes", lambda sizes: all(s.isdigit() for s in sizes), "--sizes takes whole numbers"
+)
 _THREADS = flags.DEFINE_integer("threads", 1, "Threads of the pipeline's private pool.")
 _BATCH = flags.DEFINE_integer("batch_size", 32, "Batch size.")
 _SECONDS = flags.DEFINE_float("seconds", 20.0, "Timed duration per size.")
@@ -86,7 +90,8 @@ def measure(root: str, image_size: int) -> float:
 
 
 def main(argv):
-    del argv
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     with tempfile.TemporaryDirectory() as root:
         write_voc_folder(root, _NUM_IMAGES.value)
         for size in _SIZES.value:
@@ -98,4 +103,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    launch.run_tool(main, [__name__])

@@ -14,8 +14,9 @@ import math
 import numpy as np
 import PIL.Image
 import PIL.ImageDraw
-from absl import app, flags
+from absl import flags
 
+from efgrnet_tf.cli import launch
 from efgrnet_tf.config import ExperimentConfig, load_config
 from efgrnet_tf.data.info import dataset_info
 from efgrnet_tf.data.pipeline import build_train_dataset
@@ -66,4 +67,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    launch.run_tool(main, [__name__])

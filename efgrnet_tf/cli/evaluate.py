@@ -73,7 +73,7 @@ def config_from_flags(flag_values: flags.FlagValues) -> ExperimentConfig:
 def evaluate_from_flags(flag_values: flags.FlagValues) -> dict[str, float]:
     """Evaluates what the parsed `flag_values` name; returns the metrics (also written)."""
     # TensorFlow loads only here, so flag and config errors are reported at once.
-    from efgrnet_tf.data.classes import resolve_classes
+    from efgrnet_tf.data.classes import label_map, resolve_classes
 
     cfg = resolve_classes(config_from_flags(flag_values))
     from efgrnet_tf.data.pipeline import build_eval_dataset
@@ -88,7 +88,7 @@ def evaluate_from_flags(flag_values: flags.FlagValues) -> dict[str, float]:
         detect, source = checkpoint_detection_fn(cfg, flag_values.checkpoint)
     else:
         source = resolve_saved_model_dir(flag_values.saved_model)
-        detect = saved_model_detection_fn(source, cfg.data.mean_bgr)
+        detect = saved_model_detection_fn(source, cfg.data.mean_bgr, label_map(cfg))
     logging.info("evaluating %s on %s", source, cfg.data.eval_split or cfg.data.source)
     class_names, category_ids, annotation_file = eval_labels(cfg)
     return evaluate(

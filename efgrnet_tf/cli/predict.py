@@ -4,13 +4,16 @@
     efgrnet-predict --config configs/voc_vgg16_320.yaml --checkpoint runs/voc320 \
         --output_dir out images/
 
-Writes `output_dir/detections.json` and `output_dir/<image stem>.png`, see
-`efgrnet_tf.serving.predict_files.predict_images`.
+Writes `output_dir/detections.json`, `output_dir/<image stem>.png` and `output_dir/skipped.json`
+(files left out: unreadable images, other files and sub-folders of a folder, each also warned
+about), see `efgrnet_tf.serving.predict_files.predict_images`. Detections carry the data set's
+class ids and names (`efgrnet_tf.data.classes.LabelMap`).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 from absl import app, flags
 
@@ -33,6 +36,12 @@ _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where detections.json and
 _SCORE_THRESHOLD = flags.DEFINE_float(
     "score_threshold", 0.3, "Detections scoring below this are neither written nor drawn."
 )
+_DRAW_SCORE_THRESHOLD = flags.DEFINE_float(
+    "draw_score_threshold",
+    None,
+    "Draw only detections scoring at least this (they are all written); default: "
+    "--score_threshold.",
+)
 _DRAWING_MIN_SIDE = flags.DEFINE_integer(
     "drawing_min_side", 0, "Draw smaller images enlarged (integer factor) to this shorter side."
 )
@@ -54,14 +63,27 @@ def load_detector() -> Detector:
 def main(argv: list[str]) -> int:
     if len(argv) < 2:
         raise app.UsageError("give one or more image files or folders")
-    image_paths = list_images(argv[1:])
+    image_paths, skipped = list_images(argv[1:])
     detector = load_detector()
-    predict_images(
+    draw_threshold = max(_SCORE_THRESHOLD.value, _DRAW_SCORE_THRESHOLD.value or 0.0)
+    print(
+        f"writing detections scoring >= {_SCORE_THRESHOLD.value:g}, drawing those >= "
+        f"{draw_threshold:g}",
+        file=sys.stderr,
+    )
+    results, skipped = predict_images(
         detector,
         image_paths,
         _OUTPUT_DIR.value,
         _SCORE_THRESHOLD.value,
         drawing_min_side=_DRAWING_MIN_SIDE.value,
+        skipped=skipped,
+        draw_score_threshold=draw_threshold,
+    )
+    print(
+        f"predicted {len(results)} images, skipped {len(skipped)} files"
+        + (f" (listed in {os.path.join(_OUTPUT_DIR.value, 'skipped.json')})" if skipped else ""),
+        file=sys.stderr,
     )
     print(os.path.join(_OUTPUT_DIR.value, "detections.json"))
     return 0
