@@ -18,13 +18,14 @@ import os
 import statistics
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# First: loads TensorFlow without its C++ start-up lines (efgrnet_tf.cli.tf_startup).
+from efgrnet_tf.cli import launch
 
+# isort: split
 import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from efgrnet_tf.cli import launch
 from efgrnet_tf.ops import custom_op_library, deform_conv2d
 from efgrnet_tf.user_errors import UserInputError
 

@@ -14,10 +14,13 @@ import os
 import tempfile
 import time
 
+# First: loads TensorFlow without its C++ start-up lines (efgrnet_tf.cli.tf_startup).
+from efgrnet_tf.cli import launch
+
+# isort: split
 import tensorflow as tf
 from absl import app, flags
 
-from efgrnet_tf.cli import launch
 from efgrnet_tf.config import config_from_dict
 from efgrnet_tf.data import synthetic
 from efgrnet_tf.data.pipeline import build_train_dataset

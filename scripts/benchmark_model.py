@@ -16,17 +16,17 @@ measurements alike instead of whichever happened to run during it.
     python scripts/benchmark_model.py --sizes=128 --width_multiplier=0.25 --rounds=2   # quick
 """
 
-import os
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# First: loads TensorFlow without its C++ start-up lines (efgrnet_tf.cli.tf_startup).
+from efgrnet_tf.cli import launch
 
+# isort: split
 import keras
 import tensorflow as tf
 from absl import app, flags
 
 import efgrnet_tf
-from efgrnet_tf.cli import launch
 from efgrnet_tf.config import config_from_dict
 from efgrnet_tf.modeling.flops import count_flops
 

@@ -134,7 +134,8 @@ def predict_images(
             detector.class_names,
         )
         drawing.save(os.path.join(output_dir, _unique_png_name(path, used_names)))
-        logging.info("%s: %d detections", path, len(records))
+        named = ", ".join(f"{r['class_name']} {r['score']:.2f}" for r in records)
+        logging.info("%s: %d detections%s", path, len(records), f" ({named})" if named else "")
     with open(os.path.join(output_dir, "detections.json"), "w") as f:
         json.dump(results, f, indent=1)
     with open(os.path.join(output_dir, "skipped.json"), "w") as f:
