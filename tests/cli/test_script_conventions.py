@@ -33,7 +33,6 @@ def test_helpshort_lists_the_scripts_own_flags(script, own_flags):
     [
         ("benchmark_deform_conv", ["unexpected"], "unexpected arguments: ['unexpected']"),
         ("benchmark_model", ["--sizes=320,big"], "--sizes"),
-        ("convert_to_tfrecord", ["--output_prefix=/tmp/x"], "--config"),
         ("convert_to_tfrecord", ["--config=missing.yaml", "--output_prefix=/tmp/x"], "missing"),
     ],
 )
