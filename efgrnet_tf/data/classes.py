@@ -17,9 +17,10 @@ import dataclasses
 import tensorflow as tf
 
 from efgrnet_tf.config.experiment import ExperimentConfig
+from efgrnet_tf.data.sources import tfds_source
 
-# Sources whose classes never carry ids of their own: the data id of class k is k.
-_SOURCES_NUMBERED_BY_CLASS = ("synthetic", "voc_folder")
+# Sources whose class ids are known without reading data files.
+_SOURCES_WITHOUT_ID_FILES = ("synthetic", "voc_folder", "tfds")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,16 +110,23 @@ def label_map(cfg: ExperimentConfig) -> LabelMap:
     """The label map of `cfg`'s classes.
 
     Read from the data set (opened, and checked against the config) when the config leaves the
-    classes to the data or the source can carry ids of its own (`coco_json`, `tfrecord`,
-    `tfds`); so exporting such a model needs its data (a TFRecord set only its metadata JSON).
-    Synthetic and VOC-folder classes are numbered 1..N from the config, without opening the
-    data.
+    classes to the data or the ids live in the data's files (`coco_json`, `tfrecord`); so
+    exporting such a model needs its data (a TFRecord set only its metadata JSON). A config
+    that gives its classes otherwise keeps its names, with the ids of the tfds data set it
+    names (COCO's category ids) or 1..N (synthetic, VOC folders, tfds VOC), without opening
+    the data.
     """
-    if cfg.model.num_classes and cfg.data.source in _SOURCES_NUMBERED_BY_CLASS:
-        return LabelMap.numbered(config_class_names(cfg))
+    if cfg.model.num_classes and cfg.data.source in _SOURCES_WITHOUT_ID_FILES:
+        names = config_class_names(cfg)
+        ids = tfds_source.category_ids(cfg.data.train_splits[0]) if _is_tfds(cfg) else None
+        return LabelMap.numbered(names) if ids is None else LabelMap(names, ids)
     from efgrnet_tf.data import info
 
     data = info.dataset_info(cfg)
     if data.category_ids is None:
         return LabelMap.numbered(data.class_names)
     return LabelMap(tuple(data.class_names), tuple(data.category_ids))
+
+
+def _is_tfds(cfg: ExperimentConfig) -> bool:
+    return cfg.data.source == "tfds" and bool(cfg.data.train_splits)

@@ -1,9 +1,14 @@
 """`label_map(cfg)`: the data's ids and names where the data has them, else 1..N."""
 
+import os
+
 from data_fixtures import solid_image, write_coco
 
-from efgrnet_tf.config import config_from_dict
+from efgrnet_tf.config import config_from_dict, load_config
 from efgrnet_tf.data.classes import label_map
+from efgrnet_tf.data.label_maps import COCO_CATEGORY_IDS, COCO_CLASS_NAMES
+
+CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "configs")
 
 SPARSE_CATEGORIES = [{"id": 11, "name": "kite"}, {"id": 3, "name": "car"}, {"id": 7, "name": "dog"}]
 
@@ -31,3 +36,12 @@ def test_synthetic_classes_given_by_the_config_are_numbered_without_the_data():
     assert label_map(cfg).names_by_data_id() == {1: "x", 2: "y"}
     unnamed = config_from_dict({"model": {"num_classes": 3}})
     assert label_map(unnamed).names_by_data_id() == {1: "class_1", 2: "class_2"}
+
+
+def test_tfds_classes_given_by_the_config_take_the_tfds_ids_without_the_data():
+    no_data = ["data.data_dir=/nonexistent/tfds"]
+    coco = load_config(os.path.join(CONFIGS, "coco_vgg16_320.yaml"), no_data)
+    coco_map = label_map(coco)
+    assert coco_map.data_ids == COCO_CATEGORY_IDS and coco_map.class_names == COCO_CLASS_NAMES
+    voc = load_config(os.path.join(CONFIGS, "voc_vgg16_320.yaml"), no_data)
+    assert label_map(voc).names_by_data_id()[20] == "tvmonitor"

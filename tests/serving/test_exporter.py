@@ -137,21 +137,6 @@ def run_export_script(*args: str):
     return run_python([os.path.join(REPO_ROOT, "scripts", "export.py"), *args], cwd=REPO_ROOT)
 
 
-@pytest.mark.slow
-def test_export_script_reports_a_missing_checkpoint_in_one_line(trained_model, tmp_path):
-    missing = str(tmp_path / "no_run" / "ckpt-3")
-    result = run_export_script(
-        f"--config={trained_model[2]}", f"--checkpoint={missing}", f"--export_dir={tmp_path}"
-    )
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1] == (
-        f"export.py: error: no checkpoint {missing} (expected {missing}.index; give a "
-        "model_dir or a `.../ckpt-N` path)"
-    )
-    assert os.listdir(tmp_path) == []
-
-
 def test_a_failed_save_leaves_neither_a_staging_folder_nor_a_version(
     small_cfg, trained_model, tmp_path, monkeypatch
 ):
