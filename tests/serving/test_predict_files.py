@@ -134,6 +134,6 @@ def test_detections_below_the_drawing_threshold_are_written_but_not_drawn(tmp_pa
 
 def test_each_image_is_logged_with_its_detections_by_name(tmp_path, caplog):
     write_png(tmp_path / "x.png", 10, 10)
-    with caplog.at_level("INFO"):
+    with caplog.at_level("INFO", logger="absl"):
         predict_images(scripted_detector(), [str(tmp_path / "x.png")], str(tmp_path / "o"), 0.5)
     assert f"{tmp_path / 'x.png'}: 1 detections (square 0.80)" in caplog.messages
