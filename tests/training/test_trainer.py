@@ -1,12 +1,12 @@
 """The training loop with a stand-in model: checkpoints, resume, NaN handling, replicas."""
 
 import dataclasses
-import os
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorboard_events import read_scalars
 from trainer_stand_ins import stand_in_components, stand_in_config, stand_in_losses
 
 from efgrnet_tf.config import load_config
@@ -19,21 +19,6 @@ def make_trainer(model_dir, strategy="default", loss_fn=None, **train_overrides)
     return Trainer(
         cfg, str(model_dir), create_strategy(strategy), stand_in_components(cfg, loss_fn)
     )
-
-
-def read_scalars(events_dir):
-    """`{tag: [(step, value), ...]}` of the TensorBoard scalar events in `events_dir`, in
-    writing order; every event must carry the scalars plugin's metadata."""
-    scalars = {}
-    for path in sorted(tf.io.gfile.glob(os.path.join(str(events_dir), "events.out.tfevents.*"))):
-        for record in tf.data.TFRecordDataset(path):
-            event = tf.compat.v1.Event.FromString(record.numpy())
-            for value in event.summary.value:
-                assert value.metadata.plugin_data.plugin_name == "scalars", value.tag
-                scalars.setdefault(value.tag, []).append(
-                    (event.step, float(tf.make_ndarray(value.tensor)))
-                )
-    return scalars
 
 
 def checkpoint_steps(model_dir):
