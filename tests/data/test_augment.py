@@ -57,11 +57,14 @@ def test_boxes_follow_the_pixels_through_crop_expand_flip(seed):
         ys, xs = np.nonzero(mostly)
         cy, cx = ys + 0.5, xs + 0.5
         ymin, xmin, ymax, xmax = box
-        # Those pixel centres lie inside the box (+- 1 pixel) and reach its edges (+- 1 pixel).
+        # Those pixel centres lie inside the box (+- 1 pixel) and reach its edges: a pixel is
+        # "mostly" the colour when more than 53% of it is (L1 < 180 of 382), so under an exact
+        # box the outermost such centre lies at most 1 + 0.03 pixel inside the edge.
+        reach = 1.05
         assert cy.min() >= ymin - 1 and cy.max() <= ymax + 1
         assert cx.min() >= xmin - 1 and cx.max() <= xmax + 1
-        assert cy.min() <= ymin + 1 and cy.max() >= ymax - 1
-        assert cx.min() <= xmin + 1 and cx.max() >= xmax - 1
+        assert cy.min() <= ymin + reach and cy.max() >= ymax - reach
+        assert cx.min() <= xmin + reach and cx.max() >= xmax - reach
 
 
 def test_expand_places_the_image_on_a_mean_canvas_under_its_box():
@@ -177,7 +180,11 @@ def test_closed_form_hsv_adjustment_matches_the_hsv_round_trip(saturation, hue_s
 
 @pytest.mark.parametrize("image_format", ["jpeg", "png"])
 def test_encoded_images_give_the_same_result_as_decoded_ones(image_format):
-    """Decoding only the crop window (JPEG) or decoding then slicing (PNG) changes nothing."""
+    """Decoding only the crop window (JPEG) or decoding then slicing (PNG) changes nothing.
+
+    Except pixel values at a JPEG window's last column: libjpeg's cropped decode upsamples the
+    chroma there without the next column (a few levels, up to 1.5x after contrast).
+    """
     decoded = _rectangles_example()
     encode = tf.io.encode_jpeg if image_format == "jpeg" else tf.io.encode_png
     encoded = {key: value for key, value in decoded.items() if key != "image"}
@@ -189,4 +196,5 @@ def test_encoded_images_give_the_same_result_as_decoded_ones(image_format):
         b = augment_for_training(encoded, tf.constant([seed, 9]), SIZE, DEFAULT_MEAN_BGR, config)
         assert set(a) == set(b)
         for key in a:
-            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+            atol = 8.0 if key == "image" and image_format == "jpeg" else 0.0
+            np.testing.assert_allclose(a[key], b[key], atol=atol, rtol=0, err_msg=key)
