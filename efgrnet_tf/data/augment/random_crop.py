@@ -8,7 +8,6 @@ import tensorflow as tf
 
 from efgrnet_tf.boxes.iou import pairwise_iou
 
-
 # Rounds drawn together per loop step: one fixed-shape block of rounds x trials windows.
 _ROUNDS_PER_STEP = 4
 # The bound of "until a round decides" (`max_rounds=0`): a round draws "no crop" with
