@@ -48,6 +48,22 @@ class AugmentationConfig:
     # After augmentation only boxes whose shorter side (normalised) exceeds this are kept.
     min_box_side: float = 0.01
 
+    def __post_init__(self):
+        if not 0.0 <= self.expand_probability <= 1.0:
+            raise ValueError(f"expand_probability must be in [0, 1], got {self.expand_probability}")
+        if self.expand_max_ratio < 1.0:
+            raise ValueError(f"expand_max_ratio must be >= 1, got {self.expand_max_ratio}")
+        if self.crop_max_rounds < 0:
+            raise ValueError(
+                f"crop_max_rounds must be >= 0 (0 = until decided), got {self.crop_max_rounds}"
+            )
+        if not 0.0 < self.crop_min_scale <= 1.0:
+            raise ValueError(f"crop_min_scale must be in (0, 1], got {self.crop_min_scale}")
+        if not 0.0 <= self.hue_max_delta_degrees <= 180.0:
+            raise ValueError(
+                f"hue_max_delta_degrees must be in [0, 180], got {self.hue_max_delta_degrees}"
+            )
+
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from efgrnet_tf.config import AugmentationConfig
+from efgrnet_tf.config import AugmentationConfig, ConfigError, config_from_dict
 from efgrnet_tf.data.augment.photometric import adjust_hsv, photometric_distort
 from efgrnet_tf.data.augment.random_crop import random_min_iou_crop
 from efgrnet_tf.data.augment.train_transform import augment_for_training
@@ -232,3 +232,18 @@ def test_encoded_images_give_the_same_result_as_decoded_ones(image_format):
         for key in a:
             atol = 8.0 if key == "image" and image_format == "jpeg" else 0.0
             np.testing.assert_allclose(a[key], b[key], atol=atol, rtol=0, err_msg=key)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("expand_probability", 1.5),
+        ("expand_max_ratio", 0.5),
+        ("crop_max_rounds", -1),
+        ("crop_min_scale", 0.0),
+        ("hue_max_delta_degrees", 200.0),
+    ],
+)
+def test_out_of_range_augmentation_fields_are_config_errors_naming_the_field(field, value):
+    with pytest.raises(ConfigError, match=f"augmentation.*{field}"):
+        config_from_dict({"data": {"augmentation": {field: value}}})
