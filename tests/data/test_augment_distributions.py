@@ -310,11 +310,13 @@ def test_crop_rate_on_a_crowded_scene_redraws_modes_until_one_decides():
 
 
 def test_crop_windows_meet_the_min_iou_and_aspect_rules():
-    """The chosen windows' IoU with the boxes is distributed as the rule says (a crop that
-    ignored the modes' minimum IoU would mostly cut the boxes), and every window keeps a
-    box centre, scale >= 0.3 and relative aspect in [1/2, 2]."""
+    """On a one-box scene (every mode can succeed), the chosen windows' IoU with the box is
+    distributed as the rule says (a crop that ignored the modes' minimum IoU would mostly cut
+    the box), and every window keeps the centre, scale >= 0.3 and relative aspect in
+    [1/2, 2]. Measured P(IoU >= 0.3, 0.5, 0.7 | cropped): 0.94, 0.45, 0.10 (rule: 0.95, 0.47,
+    0.11)."""
     height, width = 100, 100
-    boxes_px = np.array([[20.0, 25.0, 70.0, 80.0], [60.0, 10.0, 90.0, 40.0]])
+    boxes_px = np.array([[20.0, 25.0, 70.0, 80.0]])
     boxes = tf.constant(boxes_px / 100.0, tf.float32)
     num_draws = 3000
 
@@ -333,7 +335,7 @@ def test_crop_windows_meet_the_min_iou_and_aspect_rules():
 
     min_iou = _iou(boxes_px, windows_yxyx).min(axis=0)
     reference_min_iou = _iou(boxes_px, reference_yxyx).min(axis=0)
-    for threshold in (0.1, 0.3, 0.5, 0.7):
+    for threshold in (0.3, 0.5, 0.7, 0.9):
         measured = (min_iou >= threshold).mean()
         expected = (reference_min_iou >= threshold).mean()
         assert abs(measured - expected) < 0.05, (threshold, measured, expected)
