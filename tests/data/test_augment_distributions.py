@@ -9,15 +9,12 @@ standard errors of the sample sizes.
 import math
 
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from efgrnet_tf.config import AugmentationConfig
 from efgrnet_tf.data.augment.random_crop import sample_min_iou_crop
 from efgrnet_tf.data.augment.train_transform import augment_for_training
 from efgrnet_tf.data.preprocess import DEFAULT_MEAN_BGR
-
-AUTHORS = AugmentationConfig()
 
 
 def _example(image_rgb, boxes_yxyx):
@@ -65,7 +62,7 @@ def _reference_expand_footprints(rng, num, output_size, probability=0.6, max_rat
     """The rule: with probability p, s ~ U(1, 4), r = sqrt(U(max(1/2, 1/s^2), min(2, s^2))),
     canvas s*r*W wide and s/r*H high, image corner uniform inside; then the canvas resized to
     the S x S output, where the image covers whole pixels (rounded). Returns the expanded
-    draws' footprints `[k, 4]` (top, left, bottom, right, in pixels) and the expand flags."""
+    draws' footprints `[k, 4]` (top, left, bottom, right, in pixels), k ~ p * num."""
     expanded = rng.uniform(size=num) < probability
     k = int(expanded.sum())
     s = rng.uniform(1.0, max_ratio, size=k)
@@ -75,7 +72,7 @@ def _reference_expand_footprints(rng, num, output_size, probability=0.6, max_rat
     footprint = np.round(
         np.stack([top, left, top + height, left + width], -1) * output_size
     ).astype(int)
-    return footprint, expanded
+    return footprint
 
 
 def test_expand_rate_and_canvas_aspect_follow_the_authors_rule():
@@ -91,9 +88,7 @@ def test_expand_rate_and_canvas_aspect_follow_the_authors_rule():
 
     footprints = np.round(_draw(whole_image_box, num_draws, stream=1).numpy() * size)
     expanded = np.any(footprints != [0, 0, size, size], axis=1)
-    reference, reference_expanded = _reference_expand_footprints(
-        np.random.default_rng(0), num_draws, size
-    )
+    reference = _reference_expand_footprints(np.random.default_rng(0), num_draws, size)
     # A canvas barely larger than the image rounds to the full output (s < ~1.02): 0.3%.
     reference_visible = np.any(reference != [0, 0, size, size], axis=1)
 
@@ -115,7 +110,6 @@ def test_expand_rate_and_canvas_aspect_follow_the_authors_rule():
         assert _ks_statistic(a, b) < critical, name
     # The aspect ratio reaches the rule's bounds [1/2, 2] (up to the pixel rounding).
     assert measured[0].min() < 0.56 and measured[0].max() > 1.8
-    assert reference_expanded.mean() == pytest.approx(0.6, abs=0.02)
 
 
 # --- photometric ----------------------------------------------------------------------------
