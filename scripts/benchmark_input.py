@@ -11,7 +11,7 @@ number). The first batches (tracing, warm-up) are not timed.
 Each augmentation variant (`VARIANTS`: the defaults, i.e. the authors' rules; the same without
 the expand's canvas aspect jitter; the ssd.pytorch rules this project used before) is timed in
 the same process, in `--repeats` interleaved slices, so a shared machine's load affects them
-alike; the ratios to the first variant are the numbers to compare.
+alike; the median over slices of the ratio to the first variant is the number to compare.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 
+import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
@@ -120,20 +121,20 @@ def main(argv):
         write_voc_folder(root, _NUM_IMAGES.value)
         for size in _SIZES.value:
             iterators = {name: batches(root, int(size), VARIANTS[name]) for name in _VARIANTS.value}
-            totals = {name: [0, 0.0] for name in iterators}
+            # rates[name][k]: images/s of variant `name` in interleaved slice k.
+            rates = {name: [] for name in iterators}
             for _ in range(_REPEATS.value):
                 for name, iterator in iterators.items():
                     images, elapsed = timed_images(iterator, _SECONDS.value / _REPEATS.value)
-                    totals[name][0] += images
-                    totals[name][1] += elapsed
-            first = None
-            for name, (images, elapsed) in totals.items():
-                rate = images / elapsed
-                first = first or rate
+                    rates[name].append(images / elapsed)
+            first = rates[_VARIANTS.value[0]]
+            for name, slices in rates.items():
+                rate = float(np.mean(slices))
+                ratio = float(np.median(np.divide(slices, first)))
                 print(
                     f"input size {size}, {name}: {rate:.1f} images/s with {_THREADS.value} "
-                    f"thread(s) = {rate / _THREADS.value:.1f} images/s/core "
-                    f"({rate / first:.3f} of {_VARIANTS.value[0]})"
+                    f"thread(s) = {rate / _THREADS.value:.1f} images/s/core; median ratio to "
+                    f"{_VARIANTS.value[0]} over {_REPEATS.value} interleaved slices {ratio:.3f}"
                 )
 
 
