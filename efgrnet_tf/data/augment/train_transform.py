@@ -78,58 +78,61 @@ def augment_for_training(
         image = tf.ensure_shape(resized, [image_size, image_size, 3])
         return {**passthrough, "image": subtract_mean_bgr(image, mean_bgr)}
 
-    image_hw = tf.cast(example["original_size_hw"], tf.int32)
-    boxes = example["boxes"]
-    keep = tf.ones([tf.shape(boxes)[0]], tf.bool)
-    window = tf.stack([0, 0, image_hw[0], image_hw[1]])
-    if config.min_iou_crop:
-        window, boxes, keep = sample_min_iou_crop(
-            image_hw,
-            boxes,
-            seeds[0],
-            config.crop_min_ious,
-            config.crop_min_scale,
-            max_rounds=config.crop_max_rounds,
+    def augment():
+        image_hw = tf.cast(example["original_size_hw"], tf.int32)
+        boxes = example["boxes"]
+        keep = tf.ones([tf.shape(boxes)[0]], tf.bool)
+        window = tf.stack([0, 0, image_hw[0], image_hw[1]])
+        if config.min_iou_crop:
+            window, boxes, keep = sample_min_iou_crop(
+                image_hw,
+                boxes,
+                seeds[0],
+                config.crop_min_ious,
+                config.crop_min_scale,
+                max_rounds=config.crop_max_rounds,
+            )
+        if encoded:
+            image = decode_image_window(example["image_encoded"], window)
+        else:
+            image = example["image"][
+                window[0] : window[0] + window[2], window[1] : window[1] + window[3]
+            ]
+        if config.expand:
+            footprint = sample_expand_footprint(
+                image_size,
+                seeds[1],
+                config.expand_max_ratio,
+                config.expand_probability,
+                config.expand_aspect_jitter,
+            )
+        else:
+            footprint = tf.constant([0, 0, image_size, image_size], tf.int32)
+        image = random_interpolation_resize(
+            image, footprint[2:] - footprint[:2], seeds[2], config.random_interpolation
         )
-    if encoded:
-        image = decode_image_window(example["image_encoded"], window)
-    else:
-        image = example["image"][
-            window[0] : window[0] + window[2], window[1] : window[1] + window[3]
-        ]
-    if config.expand:
-        footprint = sample_expand_footprint(
-            image_size,
-            seeds[1],
-            config.expand_max_ratio,
-            config.expand_probability,
-            config.expand_aspect_jitter,
-        )
-    else:
-        footprint = tf.constant([0, 0, image_size, image_size], tf.int32)
-    image = random_interpolation_resize(
-        image, footprint[2:] - footprint[:2], seeds[2], config.random_interpolation
-    )
-    if config.photometric:
-        image = photometric_distort(
-            image,
-            seeds[3],
-            config.hue_max_delta_degrees,
-            config.contrast_before_hsv,
-            config.channel_swap,
-        )
-    image = pad_to_output(subtract_mean_bgr(image, mean_bgr), footprint, image_size)
-    boxes = boxes_into_footprint(boxes, footprint, image_size)
-    if config.horizontal_flip:
-        image, boxes = random_horizontal_flip(image, boxes, seeds[4])
-    shorter_side = tf.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-    keep &= shorter_side > config.min_box_side
+        if config.photometric:
+            image = photometric_distort(
+                image,
+                seeds[3],
+                config.hue_max_delta_degrees,
+                config.contrast_before_hsv,
+                config.channel_swap,
+            )
+        image = pad_to_output(subtract_mean_bgr(image, mean_bgr), footprint, image_size)
+        boxes = boxes_into_footprint(boxes, footprint, image_size)
+        if config.horizontal_flip:
+            image, boxes = random_horizontal_flip(image, boxes, seeds[4])
+        shorter_side = tf.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+        keep &= shorter_side > config.min_box_side
 
-    augmented = dict(passthrough)
-    augmented["image"] = image
-    augmented["boxes"] = boxes
-    for key in ANNOTATION_KEYS:
-        augmented[key] = tf.boolean_mask(augmented[key], keep)
+        augmented = dict(passthrough)
+        augmented["image"] = image
+        augmented["boxes"] = boxes
+        for key in ANNOTATION_KEYS:
+            augmented[key] = tf.boolean_mask(augmented[key], keep)
+        # No box left: the authors' code trains on the original.
+        return tf.cond(tf.reduce_any(keep), lambda: augmented, unaugmented)
 
-    # No boxes to begin with, or none left: the authors' code trains on the original.
-    return tf.cond(tf.reduce_any(keep), lambda: augmented, unaugmented)
+    # An image without boxes is not augmented (nor is the augmentation computed).
+    return tf.cond(tf.shape(example["boxes"])[0] > 0, augment, unaugmented)
