@@ -19,7 +19,7 @@ import tensorflow as tf
 from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.data.augment.train_transform import augment_for_training
 from efgrnet_tf.data.preprocess import preprocess_for_eval
-from efgrnet_tf.data.records import pad_annotations, with_size_from_header
+from efgrnet_tf.data.records import pad_annotations, with_size_from_header, without_difficult
 from efgrnet_tf.data.skip_failures import map_records
 from efgrnet_tf.data.sources.catalog import open_source
 
@@ -33,7 +33,7 @@ def build_train_dataset(
     (global batch without a context); the last incomplete batch of the stream never occurs
     since the data repeats. With `data.deterministic` the stream is a pure function of
     `data.seed` and the input pipeline id: shuffling, augmentation and element order repeat
-    exactly.
+    exactly. Difficult boxes are dropped from the targets unless `data.train_difficult`.
     """
     data = cfg.data
     source = open_source(cfg)
@@ -59,6 +59,8 @@ def build_train_dataset(
             example = with_size_from_header(record)
         else:
             example = source.decode(record)
+        if not data.train_difficult:
+            example = without_difficult(example)
         example = augment_for_training(
             example, element_seed, cfg.model.image_size, data.mean_bgr, data.augmentation
         )
