@@ -1,7 +1,7 @@
 """The graph a LiteRT export is converted from: pixels in, OD-API detections out, batch 1.
 
-Fixed input `[1, S, S, 3]` RGB pixels in [0, 255], already resized to the model's square
-(bilinear, aspect ratio not kept, as `efgrnet_tf.data.preprocess.preprocess_for_eval` does);
+Fixed input `[1, S, S, 3]` RGB pixels in [0, 255] (float32, or uint8), already resized to
+the model's square (bilinear, aspect ratio not kept: `efgrnet_tf.data.preprocess.resize_to_square`);
 the BGR mean subtraction happens in the graph. Decoding and the objectness filter are the
 SavedModel export's (`decode_boxes_and_scores`); NMS is LiteRT's `TFLite_Detection_PostProcess`
 (`efgrnet_tf.serving.litert_postprocess`).
@@ -35,9 +35,12 @@ class LiteRTDetectionModule(tf.Module):
       model: the Keras model of `build_model(cfg)`, its deformable convs in pure TF.
       cfg: the experiment config (`model.image_size`, `data.mean_bgr`, `anchors`,
         `postprocess`).
+      input_dtype: of the pixels, `tf.float32` or `tf.uint8`.
     """
 
-    def __init__(self, model: keras.Model, cfg: ExperimentConfig):
+    def __init__(
+        self, model: keras.Model, cfg: ExperimentConfig, input_dtype: tf.DType = tf.float32
+    ):
         super().__init__(name="efgrnet_litert")
         self._cfg = cfg
         size = cfg.model.image_size
@@ -46,7 +49,8 @@ class LiteRTDetectionModule(tf.Module):
         concrete_forward = forward.get_concrete_function(preprocessed)
         self._frozen_forward = convert_variables_to_constants_v2(concrete_forward)
         self._forward_outputs = concrete_forward.structured_outputs
-        spec = tf.TensorSpec([1, size, size, 3], tf.float32, name=INPUT_NAME)
+        self.input_dtype = input_dtype
+        spec = tf.TensorSpec([1, size, size, 3], input_dtype, name=INPUT_NAME)
         self.detect = tf.function(self._detect, input_signature=[spec])
 
     def _detect(self, images_rgb: tf.Tensor) -> dict[str, tf.Tensor]:

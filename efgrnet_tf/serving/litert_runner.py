@@ -48,9 +48,14 @@ class LiteRTDetector:
         return {name: outputs[name][0] for name in OUTPUT_NAMES}
 
     def model_input(self, pixels_rgb: np.ndarray) -> np.ndarray:
-        """`[1, S, S, 3]` input of the interpreter: float32 pixels, or uint8 quantized ones."""
+        """`[1, S, S, 3]` input of the interpreter: float32 or uint8 pixels.
+
+        A quantized uint8 input (scale != 0) gets its pixels quantized; exports of
+        `efgrnet-export-litert` have none (their uint8 input is the pixels themselves).
+        """
         pixels = np.asarray(pixels_rgb, np.float32)[None]
         if self.input_dtype == np.float32:
             return pixels
-        quantized = np.round(pixels / self._input_scale + self._input_zero_point)
-        return np.clip(quantized, 0, 255).astype(np.uint8)
+        if self._input_scale:
+            pixels = pixels / self._input_scale + self._input_zero_point
+        return np.clip(np.round(pixels), 0, 255).astype(np.uint8)
