@@ -105,7 +105,7 @@ def _convert_int8(
         np.clip(np.round(image), 0, 255).astype(np.uint8) for image in calibration_images
     ]
     converter.optimizations = []
-    float_ops = _op_names(converter.convert()) - INT8_OPS
+    float_ops = op_names(converter.convert()) - INT8_OPS
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = lambda: ([image] for image in uint8_images)
     debugger = tf.lite.experimental.QuantizationDebugger(
@@ -118,13 +118,18 @@ def _convert_int8(
     return debugger.get_nondebug_quantized_model()
 
 
-def _op_names(flatbuffer: bytes) -> set[str]:
-    """The builtin op names of a LiteRT model (`CONV_2D`, ...; custom ops as `CUSTOM`)."""
+def op_names(flatbuffer: bytes) -> set[str]:
+    """The ops of a LiteRT model: builtin names (`CONV_2D`, ...) and custom ops' codes."""
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
-    return {
-        flatbuffer_utils.opcode_to_name(model, model.subgraphs[0].operators[i].opcodeIndex)
-        for i in range(len(model.subgraphs[0].operators))
-    }
+    names = set()
+    for subgraph in model.subgraphs:
+        for operator in subgraph.operators:
+            custom_code = model.operatorCodes[operator.opcodeIndex].customCode
+            if custom_code:
+                names.add(custom_code.decode())
+            else:
+                names.add(flatbuffer_utils.opcode_to_name(model, operator.opcodeIndex))
+    return names
 
 
 def export_litert(
