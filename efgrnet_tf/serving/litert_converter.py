@@ -99,7 +99,9 @@ def _convert_int8(
     Every op outside `INT8_OPS` stays float32: the deformable conv's sampling coordinates, the
     two-stage box decoding and the scores. Quantized to 8 bits those cost the CI model
     two thirds of its AP (README, "Run on device"); the convolutions hold nearly all the
-    compute.
+    compute. TensorFlow's selective quantization does it (`QuantizationDebugger` with the
+    other ops denylisted); it ignores `inference_input_type`, hence the module's own uint8
+    input.
     """
     uint8_images = [
         np.clip(np.round(image), 0, 255).astype(np.uint8) for image in calibration_images

@@ -11,32 +11,21 @@ import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 from deform_conv_reference import deform_conv2d_reference, random_case
 from tensorflow.lite.tools import flatbuffer_utils
+from test_deform_conv import FORWARD_CASES
 
 from efgrnet_tf.ops import deform_conv2d
 from efgrnet_tf.serving.litert_converter import op_names
 
 LITERT_CASES = {
-    "3x3_plain": dict(
-        batch=1, size_hw=(5, 6), channels=3, filters=2, kernel_hw=(3, 3), strides=(1, 1),
-        padding=(0, 0), dilations=(1, 1), groups=1, offset_range=6.0, with_mask=False,
-    ),
-    "2x3_stride2_groups2_mask": dict(
-        batch=3, size_hw=(5, 6), channels=4, filters=3, kernel_hw=(2, 3), strides=(2, 2),
-        padding=(1, 1), dilations=(1, 1), groups=2, offset_range=6.0, with_mask=True,
-    ),
-    "3x3_pad3_dil3_small_offsets": dict(
-        batch=1, size_hw=(6, 5), channels=4, filters=3, kernel_hw=(3, 3), strides=(1, 1),
-        padding=(3, 4), dilations=(3, 4), groups=1, offset_range=1.5, with_mask=True,
-    ),
-}  # fmt: skip
+    name: FORWARD_CASES[name]
+    for name in ("3x3_plain", "2x3_stride2_groups2_mask", "3x3_pad3_dil3_small_offsets")
+}
 
 
 def litert_deform_conv(kernel, conv_args, arrays):
     """Converts `deform_conv2d(*arrays, kernel)` (pure TF) with builtin ops only.
 
-    The batch dimension is left unknown, as in the SavedModel export: the converter then keeps
-    every intermediate tensor at its full rank (with a fixed batch it folds many away), so
-    a tensor beyond a kernel's rank limit fails here.
+    The batch dimension is left unknown, as in the SavedModel export, and set when run.
 
     Returns:
       The flatbuffer and a function running it on `arrays` in the LiteRT interpreter.
