@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -110,14 +111,17 @@ def _convert_int8(
     float_ops = op_names(converter.convert()) - INT8_OPS
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = lambda: ([image] for image in uint8_images)
-    debugger = tf.lite.experimental.QuantizationDebugger(
-        converter=converter,
-        debug_dataset=lambda: ([image] for image in uint8_images[:1]),
-        debug_options=tf.lite.experimental.QuantizationDebugOptions(
-            denylisted_ops=sorted(float_ops)
-        ),
-    )
-    return debugger.get_nondebug_quantized_model()
+    with warnings.catch_warnings():
+        # The debugger runs its models in tf.lite.Interpreter, which warns of its deprecation.
+        warnings.filterwarnings("ignore", "(?s).*tf.lite.Interpreter is deprecated")
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter,
+            debug_dataset=lambda: ([image] for image in uint8_images[:1]),
+            debug_options=tf.lite.experimental.QuantizationDebugOptions(
+                denylisted_ops=sorted(float_ops)
+            ),
+        )
+        return debugger.get_nondebug_quantized_model()
 
 
 def op_names(flatbuffer: bytes) -> set[str]:

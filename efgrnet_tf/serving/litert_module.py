@@ -20,7 +20,7 @@ from efgrnet_tf.modeling.detection_generator import decode_boxes_and_scores
 from efgrnet_tf.serving.litert_postprocess import detection_postprocess
 
 INPUT_NAME = "images"
-# The OD API's TFLite output order, which LiteRT keeps (it sorts a signature's outputs by name).
+# The OD API's TFLite output order, which `litert_converter` gives the model's outputs.
 OUTPUT_NAMES = ("detection_boxes", "detection_classes", "detection_scores", "num_detections")
 
 

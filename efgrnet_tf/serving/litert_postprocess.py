@@ -27,6 +27,7 @@ def scores_by_class_id(class_scores: tf.Tensor) -> tf.Tensor:
     quantize one, and class ids with it). Ids are those of the SavedModel export's
     `detection_classes`: 1-based and contiguous, id i named by line i of `labels.txt`
     (`efgrnet_tf.serving.labels`); column 0, background, is zeroed so that no detection has id 0.
+    Other ids (a data set's own) would put each class's column at its id, zeros in between.
 
     Args:
       class_scores: `[B, A, num_classes]`, column 0 background.
