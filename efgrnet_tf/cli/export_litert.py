@@ -28,7 +28,8 @@ _QUANTIZE = flags.DEFINE_enum(
     "none",
     list(QUANTIZATIONS),
     "none: float32. float16: float16 weights. dynamic_int8: int8 weights, float activations. "
-    "int8: full integer (uint8 input), calibrated on --representative_images.",
+    "int8: uint8 input, int8 convolutions and matmuls calibrated on --representative_images "
+    "(the deformable conv's sampling coordinates and the box decoding stay float32).",
 )
 _REPRESENTATIVE_IMAGES = flags.DEFINE_string(
     "representative_images",
