@@ -33,7 +33,7 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     flags.DEFINE_string(
         "output_dir",
         None,
-        "New or empty run folder for ckpt-0 and config.yaml.",
+        "Run folder to write (new or empty): ckpt-0 and config.yaml.",
         flag_values=flag_values,
     )
     flags.mark_flags_as_required(

@@ -48,6 +48,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
     [
         ("train", ["--model_dir", "--config", "--override", "--strategy", "--resume"]),
         ("export", ["--export_dir", "--checkpoint", "--config", "--version"]),
+        ("import_pytorch", ["--config", "--override", "--torch_checkpoint", "--output_dir"]),
     ],
 )
 def test_helpshort_lists_the_tools_own_flags_with_help(script, own_flags):
