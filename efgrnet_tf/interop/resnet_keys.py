@@ -18,6 +18,8 @@ from efgrnet_tf.interop.torch_modules import (
     conv_bn_targets,
     conv_targets,
     kernel_target,
+    mscf_targets,
+    objectness_fusion_targets,
 )
 
 # Bottleneck blocks per torchvision stage `layer1..4` of ResNet-101.
@@ -107,22 +109,9 @@ def check_resnet_variant(cfg) -> None:
 
 def _extractor_modules(model):
     """`extractor.` keys of the MSCF, objectness fusion, transitions, `smooth1` and extras."""
-    keys = {}
-    mscf = model.get_layer("mscf")
-    branch = "extractor.MSCF.single_branch"
-    keys.update(conv_bn_targets(f"{branch}.0", mscf.stem_3x3))
-    keys.update(conv_bn_targets(f"{branch}.1", mscf.stem_1x1))
-    for k, (first, second) in enumerate(mscf.branches, 1):
-        keys.update(conv_bn_targets(f"{branch}.2.branch_{k}.0", first))
-        keys.update(conv_bn_targets(f"{branch}.2.branch_{k}.1", second))
-    keys.update(conv_bn_targets(f"{branch}.2.branch_4", mscf.fuse))
-    for level in range(1, NUM_LEVELS + 1):
-        fusion = model.get_layer(f"objectness_fusion{level}")
-        keys.update(conv_bn_targets(f"extractor.Norm{level}", fusion.norm))
-        if level > 1:
-            keys.update(
-                conv_bn_targets(f"extractor.dsc{level - 1}.single_branch.0", fusion.downsample)
-            )
+    keys = mscf_targets("extractor.MSCF", model.get_layer("mscf"))
+    norms = [f"extractor.Norm{level}" for level in range(1, NUM_LEVELS + 1)]
+    keys.update(objectness_fusion_targets(model, norms))
     transition1 = model.get_layer("transition1")
     for j, block in enumerate(transition1.blocks):
         for k, layer in enumerate(block):

@@ -2,9 +2,10 @@
 networks fix.
 
 `conv_targets` (an `nn.Conv2d` with bias), `conv_bn_targets` (their `BasicConv`: a conv without
-bias, then BatchNorm) and `batch_norm_targets` (`nn.BatchNorm2d`) pair a module's state_dict
-keys with our layers' variables. `check_authors_settings` refuses a config whose model would
-compute another function than the authors' code even where every tensor fits.
+bias, then BatchNorm), `batch_norm_targets` (`nn.BatchNorm2d`), `mscf_targets` and
+`objectness_fusion_targets` pair a module's state_dict keys with our layers' variables.
+`check_authors_settings` refuses a config whose model would compute another function than the
+authors' code even where every tensor fits.
 """
 
 from __future__ import annotations
@@ -85,3 +86,31 @@ def conv_bn_targets(prefix, layer):
         f"{prefix}.conv.weight": kernel_target(layer.conv),
         **batch_norm_targets(f"{prefix}.bn", layer.bn),
     }
+
+
+def mscf_targets(prefix, mscf):
+    """The authors' `MSCF` (`single_branch`: 3x3, 1x1, then `aspp_module` with `branch_1..3`
+    and the fuse `branch_4`) ↔ our `MultiScaleContextualFeatures`."""
+    branch = f"{prefix}.single_branch"
+    keys = {
+        **conv_bn_targets(f"{branch}.0", mscf.stem_3x3),
+        **conv_bn_targets(f"{branch}.1", mscf.stem_1x1),
+    }
+    for k, (first, second) in enumerate(mscf.branches, 1):
+        keys.update(conv_bn_targets(f"{branch}.2.branch_{k}.0", first))
+        keys.update(conv_bn_targets(f"{branch}.2.branch_{k}.1", second))
+    keys.update(conv_bn_targets(f"{branch}.2.branch_4", mscf.fuse))
+    return keys
+
+
+def objectness_fusion_targets(model, norm_prefixes):
+    """The authors' `Norm1..4` (keys under `norm_prefixes`, one per level) and `dsc1..3`
+    (`extractor.dsc{k}.single_branch.0`) ↔ our `objectness_fusion1..4` norm and downsample."""
+    keys = {}
+    for level, norm_prefix in enumerate(norm_prefixes, 1):
+        fusion = model.get_layer(f"objectness_fusion{level}")
+        keys.update(conv_bn_targets(norm_prefix, fusion.norm))
+        if level > 1:
+            downsample = f"extractor.dsc{level - 1}.single_branch.0"
+            keys.update(conv_bn_targets(downsample, fusion.downsample))
+    return keys

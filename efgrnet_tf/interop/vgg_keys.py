@@ -22,6 +22,8 @@ from efgrnet_tf.interop.torch_modules import (
     conv_bn_targets,
     conv_targets,
     kernel_target,
+    mscf_targets,
+    objectness_fusion_targets,
 )
 
 VGG16_CONV_LAYERS = tuple(
@@ -103,21 +105,11 @@ def _extractor_modules(model):
     keys.update(batch_norm_targets("extractor.ibn2.bn", model.get_layer("fc7_norm")))
     for index, name in enumerate(EXTRAS_LAYERS):
         keys.update(conv_bn_targets(f"extractor.extras.{index}", model.get_layer(name)))
-    mscf = model.get_layer("mscf")
-    branch = "extractor.icn1.single_branch"
-    keys.update(conv_bn_targets(f"{branch}.0", mscf.stem_3x3))
-    keys.update(conv_bn_targets(f"{branch}.1", mscf.stem_1x1))
-    for k, (first, second) in enumerate(mscf.branches, 1):
-        keys.update(conv_bn_targets(f"{branch}.2.branch_{k}.0", first))
-        keys.update(conv_bn_targets(f"{branch}.2.branch_{k}.1", second))
-    keys.update(conv_bn_targets(f"{branch}.2.branch_4", mscf.fuse))
-    for level in range(1, NUM_LEVELS + 1):
-        fusion = model.get_layer(f"objectness_fusion{level}")
-        # Norm1/Norm2 are `BasicRFB_a` (ReLU, then `single_branch.0`), Norm3/Norm4 `BasicConv`s.
-        norm = f"extractor.Norm{level}" + (".single_branch.0" if level <= 2 else "")
-        keys.update(conv_bn_targets(norm, fusion.norm))
-        if level > 1:
-            keys.update(
-                conv_bn_targets(f"extractor.dsc{level - 1}.single_branch.0", fusion.downsample)
-            )
+    keys.update(mscf_targets("extractor.icn1", model.get_layer("mscf")))
+    # Norm1/Norm2 are `BasicRFB_a` (ReLU, then `single_branch.0`), Norm3/Norm4 `BasicConv`s.
+    norms = [
+        f"extractor.Norm{level}" + (".single_branch.0" if level <= 2 else "")
+        for level in range(1, NUM_LEVELS + 1)
+    ]
+    keys.update(objectness_fusion_targets(model, norms))
     return keys

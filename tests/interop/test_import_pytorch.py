@@ -6,6 +6,8 @@ Models are built at 64x64 (variables do not depend on the input size); the state
 the torch reference with torch's default initialisation.
 """
 
+import io
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -14,12 +16,13 @@ import torch
 import efgrnet_tf
 from efgrnet_tf.config import config_from_dict, load_config
 from efgrnet_tf.interop.import_pytorch import import_torch_checkpoint, load_torch_checkpoint
-from efgrnet_tf.interop.layouts import to_keras
-from efgrnet_tf.interop.torch_files import StateDictError
+from efgrnet_tf.interop.torch_files import StateDictError, read_state_dict
 from efgrnet_tf.interop.torch_modules import UnsupportedVariantError
 from efgrnet_tf.interop.vgg_keys import vgg_key_map
 from efgrnet_tf.training.checkpointing import restore_model_weights
 from tests.cli.test_cli_conventions import assert_one_line_error, run_script
+from tests.interop.key_map_asserts import assert_maps_one_to_one
+from tests.interop.torch_resnet_reference import ResNetEFGRNet
 from tests.interop.torch_vgg_reference import VGGEFGRNet
 
 COCO_CLASSES = 81
@@ -70,18 +73,8 @@ def test_every_authors_tensor_maps_to_one_variable_of_the_same_shape(refine, mod
     cfg = _cfg(**model)
     ours = efgrnet_tf.build_model(cfg)
     state = _state(VGGEFGRNet(COCO_CLASSES, refine=refine))
-    keys = vgg_key_map(ours, cfg)
     assert len(state) == num_tensors
-    assert set(keys) == set(state)
-    targets = [id(t.variable) for t in keys.values()]
-    assert len(set(targets)) == len(targets)
-    assert set(targets) == {id(v) for v in ours.weights}
-    wrong = {
-        k: (state[k].shape, t.variable.shape)
-        for k, t in keys.items()
-        if to_keras(state[k], t.layout).shape != tuple(t.variable.shape)
-    }
-    assert not wrong
+    assert_maps_one_to_one(vgg_key_map(ours, cfg), state, ours)
 
 
 def test_missing_unexpected_and_misshapen_keys_are_named_in_one_error(
@@ -157,6 +150,27 @@ def test_a_file_that_needs_code_to_load_is_refused_in_one_line(coco_model_and_cf
     assert path in str(error.value) and "\n" not in str(error.value)
 
 
+def test_a_legacy_file_of_cuda_tensors_as_the_authors_saved_it_reads_on_a_cpu(tmp_path):
+    # PyTorch 0.4.1 under torch.set_default_tensor_type('torch.cuda.FloatTensor') (the authors'
+    # train_coco.py) pickles each storage as `torch.cuda.FloatStorage` at location "cuda:0";
+    # this rewrites a CPU legacy file into that form (the same opcodes, other names).
+    saved = io.BytesIO()
+    values = torch.arange(6.0).reshape(2, 3)
+    torch.save(
+        {"model": {"module.odm_conf.0.bias": values}, "epoch": 250},
+        saved,
+        _use_new_zipfile_serialization=False,
+    )
+    data = saved.getvalue()
+    assert data.count(b"ctorch\nFloatStorage\n") == 1 and data.count(b"X\x03\0\0\0cpu") == 1
+    data = data.replace(b"ctorch\nFloatStorage\n", b"ctorch.cuda\nFloatStorage\n")
+    path = tmp_path / "cuda_legacy.pth"
+    path.write_bytes(data.replace(b"X\x03\0\0\0cpu", b"X\x06\0\0\0cuda:0"))
+    state = read_state_dict(str(path))
+    assert list(state) == ["odm_conf.0.bias"]
+    np.testing.assert_array_equal(state["odm_conf.0.bias"], values.numpy())
+
+
 def test_a_non_empty_output_dir_is_refused(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "notes.txt").write_text("keep")
@@ -190,6 +204,22 @@ def test_the_import_is_a_training_run_folder_that_restores_the_authors_tensors(
     )
     np.testing.assert_array_equal(
         model.get_layer("class_head4").predict.bias.numpy(), state["odm_conf.3.bias"]
+    )
+
+
+def test_a_resnet_checkpoint_imports_through_the_same_path(tmp_path):
+    torch.manual_seed(0)
+    state = _state(ResNetEFGRNet(COCO_CLASSES))
+    path = _save(state, tmp_path / "resnet.pth")
+    cfg = _cfg(backbone="resnet101")
+    model = efgrnet_tf.build_model(cfg)
+    load_torch_checkpoint(model, cfg, path)
+    np.testing.assert_array_equal(
+        model.get_layer("smooth1").kernel.numpy(),
+        np.transpose(state["extractor.smooth1.weight"], (2, 3, 1, 0)),
+    )
+    np.testing.assert_array_equal(
+        model.get_layer("class_head4").predict.bias.numpy(), state["odm_conf.3.1.bias"]
     )
 
 

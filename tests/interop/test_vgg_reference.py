@@ -122,3 +122,26 @@ def test_wrong_fgrm_offsets_fail_the_tolerance(mutation, ours, reference):
         mutated = refine_and_predict(network, sources, offset_mutation=mutation)
     errors = _relative_errors(ours[FORMATS[0][0]], mutated, FINAL_OUTPUTS)
     assert min(errors.values()) > 50 * TOLERANCE, errors
+
+
+def test_the_feature_enrichment_only_network_imports_the_authors_function(tmp_path):
+    """Their `MODEL.REFINE` off: `arm_loc`/`arm_conf` are our single-stage heads (at 128x128)."""
+    torch.manual_seed(0)
+    network = VGGEFGRNet(NUM_CLASSES, refine=False)
+    images = 50.0 * torch.randn(1, 3, 128, 128, generator=torch.Generator().manual_seed(1))
+    randomize(network, images)
+    with torch.no_grad():
+        theirs = network(images)
+    path = str(tmp_path / "feature_enrichment_only.pth")
+    torch.save(network.state_dict(), path)
+    cfg = config_from_dict(
+        {
+            "name": "vgg_fe_reference",
+            "model": {"image_size": 128, "num_classes": NUM_CLASSES, "cascade": False},
+        }
+    )
+    model = efgrnet_tf.build_model(cfg)
+    load_torch_checkpoint(model, cfg, path)
+    outputs = model(np.transpose(images.numpy(), (0, 2, 3, 1)), training=False)
+    errors = _relative_errors({k: np.asarray(v) for k, v in outputs.items()}, theirs, FINAL_OUTPUTS)
+    assert max(errors.values()) < TOLERANCE, errors
