@@ -25,20 +25,24 @@ class StateDictError(UserInputError, ValueError):
     """A weight file that cannot be read, or whose tensors do not fit the model."""
 
 
+class MissingPyTorchError(UserInputError, ImportError):
+    """A `.pth` file is to be read and PyTorch is not installed."""
+
+
 def read_state_dict(path: str) -> dict[str, np.ndarray]:
     """The network tensors of the torch file `path`, keys without DataParallel's `module.`.
 
     Returns:
         dict state_dict key → NumPy array (non-tensor entries, e.g. an `epoch`, left out).
     Raises:
-        ImportError: PyTorch is not installed.
+        MissingPyTorchError: PyTorch is not installed.
         StateDictError: the file is no torch file, holds something that is not a state_dict,
             or needs code to load (torch's "Weights only load failed", in one line).
     """
     try:
         import torch
     except ImportError as error:
-        raise ImportError(
+        raise MissingPyTorchError(
             f"reading {path!r} needs PyTorch: pip install torch (or the package's [pytorch] extra)"
         ) from error
     try:

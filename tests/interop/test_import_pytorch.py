@@ -7,6 +7,7 @@ the torch reference with torch's default initialisation.
 """
 
 import io
+import sys
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ import torch
 import efgrnet_tf
 from efgrnet_tf.config import config_from_dict, load_config
 from efgrnet_tf.interop.import_pytorch import import_torch_checkpoint, load_torch_checkpoint
-from efgrnet_tf.interop.torch_files import StateDictError, read_state_dict
+from efgrnet_tf.interop.torch_files import MissingPyTorchError, StateDictError, read_state_dict
 from efgrnet_tf.interop.torch_modules import UnsupportedVariantError
 from efgrnet_tf.interop.vgg_keys import vgg_key_map
 from efgrnet_tf.training.checkpointing import restore_model_weights
@@ -169,6 +170,12 @@ def test_a_legacy_file_of_cuda_tensors_as_the_authors_saved_it_reads_on_a_cpu(tm
     state = read_state_dict(str(path))
     assert list(state) == ["odm_conf.0.bias"]
     np.testing.assert_array_equal(state["odm_conf.0.bias"], values.numpy())
+
+
+def test_reading_a_pth_without_pytorch_is_a_user_error_saying_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
+    with pytest.raises(MissingPyTorchError, match=r"'authors.pth' needs PyTorch: pip install"):
+        read_state_dict("authors.pth")
 
 
 def test_a_non_empty_output_dir_is_refused(tmp_path):
