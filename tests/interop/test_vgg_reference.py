@@ -23,7 +23,7 @@ from tests.interop.torch_vgg_reference import VGGEFGRNet
 IMAGE_SIZE = 320
 NUM_CLASSES = 5
 # max |ours - theirs| / max |theirs|: measured 3e-5 (B1, C1) and 1e-4 to 3e-4 (B2, C2), float32
-# on both sides; a swapped (dy, dx) or zeroed FGRM offsets give 0.8 to 1.0.
+# on both sides; a swapped (dy, dx) or zeroed FGRM offsets give 0.79 to 0.99.
 TOLERANCE = 2e-3
 FINAL_OUTPUTS = ("box_deltas", "class_logits")
 # (file name, torch's legacy format of PyTorch < 1.6, DataParallel's `module.`, the authors'
@@ -102,7 +102,7 @@ def _relative_errors(ours, theirs, names=OUTPUTS):
 
 def test_the_reference_exercises_the_objectness_map_and_the_offsets(reference):
     objectness, offsets = reference[2]["objectness_map"], reference[2]["offsets"]
-    assert float(objectness.min()) < 0.3 and float(objectness.max()) > 0.95
+    assert float(objectness.min()) < 0.1 and float(objectness.max()) > 0.95
     assert float(((objectness > 0.1) & (objectness < 0.9)).float().mean()) > 0.3
     assert float(offsets.mean()) > 2.0 and float((offsets > 1.0).float().mean()) > 0.5
 
