@@ -21,9 +21,10 @@ def decode_detections(
     Both stages go through a softmax. Boxes are decoded twice, `decode(box_deltas,
     decode(objectness_deltas, anchors))` (once, against the anchors, for single-stage models),
     converted to yxyx and clipped to [0, 1]. Class scores are zeroed where objectness P(fg) ≤
-    `postprocess.objectness_filter_threshold`. Then, per image and class (background dropped),
-    scores > `score_threshold` go through NMS at `nms_iou_threshold`, keeping
-    `max_detections_per_class` per class and `max_detections` per image, best first.
+    `postprocess.objectness_filter_threshold` (`decode_boxes_and_scores`). Then, per image and
+    class (background dropped), scores > `score_threshold` go through NMS at
+    `nms_iou_threshold`, keeping `max_detections_per_class` per class and `max_detections` per
+    image, best first.
 
     Args:
       outputs: `box_deltas` `[B, A, 4]`, `class_logits` `[B, A, num_classes]` (class 0 =
@@ -37,17 +38,7 @@ def decode_detections(
       float32, `detection_classes` `[B, K]` int32 1-based, `num_detections` `[B]` int32.
     """
     post = cfg.postprocess
-    variances = cfg.anchors.variances
-    anchors = tf.cast(anchors_cxcywh, tf.float32)
-    class_probs = tf.nn.softmax(tf.cast(outputs["class_logits"], tf.float32), axis=-1)
-    if "objectness_logits" in outputs:
-        anchors = decode_deltas(outputs["objectness_deltas"], anchors, variances)
-        objectness = tf.nn.softmax(tf.cast(outputs["objectness_logits"], tf.float32), axis=-1)
-        kept = objectness[..., 1:2] > post.objectness_filter_threshold
-        class_probs = tf.where(kept, class_probs, 0.0)
-    boxes_cxcywh = decode_deltas(outputs["box_deltas"], anchors, variances)
-    boxes_yxyx = tf.clip_by_value(cxcywh_to_yxyx(boxes_cxcywh), 0.0, 1.0)
-
+    boxes_yxyx, class_probs = decode_boxes_and_scores(outputs, anchors_cxcywh, cfg)
     nmsed = tf.image.combined_non_max_suppression(
         boxes_yxyx[:, :, None, :],
         class_probs[..., 1:],
@@ -68,3 +59,29 @@ def decode_detections(
         "detection_classes": classes,
         "num_detections": num_detections,
     }
+
+
+def decode_boxes_and_scores(
+    outputs: dict[str, tf.Tensor], anchors_cxcywh: tf.Tensor, cfg: ExperimentConfig
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Every anchor's final box and class probabilities, before thresholds and NMS.
+
+    The first half of `decode_detections` (which documents the rules); multi-size test-time
+    inference (`efgrnet_tf.evaluation.multi_size`) pools these candidates across sizes.
+
+    Returns:
+      `boxes_yxyx` `[B, A, 4]` float32 normalised, clipped to [0, 1], and `class_probs`
+      `[B, A, num_classes]` float32 (column 0 = background), zero where objectness P(fg) ≤
+      `postprocess.objectness_filter_threshold`.
+    """
+    variances = cfg.anchors.variances
+    anchors = tf.cast(anchors_cxcywh, tf.float32)
+    class_probs = tf.nn.softmax(tf.cast(outputs["class_logits"], tf.float32), axis=-1)
+    if "objectness_logits" in outputs:
+        anchors = decode_deltas(outputs["objectness_deltas"], anchors, variances)
+        objectness = tf.nn.softmax(tf.cast(outputs["objectness_logits"], tf.float32), axis=-1)
+        kept = objectness[..., 1:2] > cfg.postprocess.objectness_filter_threshold
+        class_probs = tf.where(kept, class_probs, 0.0)
+    boxes_cxcywh = decode_deltas(outputs["box_deltas"], anchors, variances)
+    boxes_yxyx = tf.clip_by_value(cxcywh_to_yxyx(boxes_cxcywh), 0.0, 1.0)
+    return boxes_yxyx, class_probs

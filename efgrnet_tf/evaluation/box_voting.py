@@ -1,0 +1,172 @@
+"""Box voting: merges the pooled detections of several inputs, per class (vectorised).
+
+The authors' multi-scale test (`eval_dcn_multi_scale.py`, `bbox_vote` / `soft_bbox_vote`,
+after RefineDet's) is greedy: take the best remaining box, remove every remaining box whose IoU
+with it is ≥ the threshold (itself included), and emit their score-weighted mean box with the
+best score. The leaders this picks are exactly the boxes greedy NMS keeps, and every other box
+belongs to the first leader (in score order) it overlaps at ≥ the threshold. So one NMS kernel
+call finds the leaders, a `[leaders, boxes]` IoU matrix the membership, and weighted sums the
+merged boxes: no Python loop over boxes. IoU is computed on continuous normalised
+coordinates (IoU is invariant to scaling the axes), not on the authors' "+1" pixel convention.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from efgrnet_tf.boxes.iou import pairwise_iou
+
+# Leaders compared with the unassigned boxes at once (bounds the IoU matrix's memory).
+_LEADER_BLOCK = 256
+
+
+def vote_boxes(
+    boxes_yxyx: np.ndarray,
+    scores: np.ndarray,
+    classes: np.ndarray,
+    *,
+    iou_threshold: float,
+    soft: bool = False,
+    soft_min_score: float = 0.001,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Box voting of each class's detections; classes are never merged with each other.
+
+    Args:
+      boxes_yxyx: `[n, 4]` normalised.
+      scores: `[n]`.
+      classes: `[n]` int class ids.
+      iou_threshold: a box joins a leader's cluster when their IoU is ≥ this.
+      soft: also keep each absorbed box of a cluster of two or more, unchanged, with score
+        `score * (1 - IoU with the leader)` when that is ≥ `soft_min_score`.
+    Returns:
+      `(boxes_yxyx [m, 4] float32, scores [m] float32, classes [m] int32)`, grouped by class
+      in increasing id order, best score first within a class.
+    """
+    boxes_yxyx = np.asarray(boxes_yxyx, np.float32).reshape(-1, 4)
+    scores = np.asarray(scores, np.float32).reshape(-1)
+    classes = np.asarray(classes).reshape(-1)
+    out_boxes, out_scores, out_classes = [], [], []
+    for class_id in np.unique(classes):
+        selected = classes == class_id
+        voted_boxes, voted_scores = vote_one_class(
+            boxes_yxyx[selected],
+            scores[selected],
+            iou_threshold=iou_threshold,
+            soft=soft,
+            soft_min_score=soft_min_score,
+        )
+        out_boxes.append(voted_boxes)
+        out_scores.append(voted_scores)
+        out_classes.append(np.full(len(voted_scores), class_id, np.int32))
+    if not out_boxes:
+        return np.zeros([0, 4], np.float32), np.zeros([0], np.float32), np.zeros([0], np.int32)
+    return np.concatenate(out_boxes), np.concatenate(out_scores), np.concatenate(out_classes)
+
+
+def vote_one_class(
+    boxes_yxyx: np.ndarray,
+    scores: np.ndarray,
+    *,
+    iou_threshold: float,
+    soft: bool = False,
+    soft_min_score: float = 0.001,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Box voting of the detections of one class (see `vote_boxes`).
+
+    Returns:
+      `(boxes_yxyx [m, 4] float32, scores [m] float32)`, best score first.
+    """
+    order = np.argsort(-scores, kind="stable")
+    boxes_yxyx, scores = boxes_yxyx[order], scores[order]
+    leaders = greedy_nms_leaders(boxes_yxyx, scores, iou_threshold)
+    cluster, leaders = _assign_to_first_leader(boxes_yxyx, leaders, iou_threshold)
+    weights = scores.astype(np.float64)
+    weight_sums = np.bincount(cluster, weights=weights, minlength=len(leaders))
+    voted_boxes = (
+        np.stack(
+            [
+                np.bincount(cluster, weights=weights * boxes_yxyx[:, c], minlength=len(leaders))
+                for c in range(4)
+            ],
+            axis=-1,
+        )
+        / np.maximum(weight_sums, np.finfo(np.float64).tiny)[:, None]
+    )
+    voted_scores = scores[leaders]
+    if soft:
+        sizes = np.bincount(cluster, minlength=len(leaders))
+        iou_with_leader = _elementwise_iou(boxes_yxyx, boxes_yxyx[leaders][cluster])
+        decayed = scores * (1.0 - iou_with_leader)
+        is_leader = np.zeros(len(scores), bool)
+        is_leader[leaders] = True
+        kept = ~is_leader & (sizes[cluster] > 1) & (decayed >= soft_min_score)
+        voted_boxes = np.concatenate([voted_boxes, boxes_yxyx[kept]])
+        voted_scores = np.concatenate([voted_scores, decayed[kept]])
+    best_first = np.argsort(-voted_scores, kind="stable")
+    return (
+        voted_boxes[best_first].astype(np.float32),
+        voted_scores[best_first].astype(np.float32),
+    )
+
+
+def greedy_nms_leaders(
+    boxes_yxyx: np.ndarray, scores: np.ndarray, iou_threshold: float
+) -> np.ndarray:
+    """Indices (ascending, into score-sorted `boxes_yxyx`) of the boxes greedy NMS keeps when a
+    box suppresses the later ones it overlaps at IoU ≥ `iou_threshold`."""
+    # TensorFlow suppresses at IoU > threshold; the float32 just below it makes that ≥.
+    strict_threshold = np.nextafter(np.float32(iou_threshold), np.float32(0.0))
+    kept = tf.image.non_max_suppression(
+        boxes_yxyx,
+        scores,
+        max_output_size=len(scores),
+        iou_threshold=float(strict_threshold),
+        score_threshold=float("-inf"),
+    )
+    return np.sort(kept.numpy())
+
+
+def _assign_to_first_leader(
+    boxes_yxyx: np.ndarray, leaders: np.ndarray, iou_threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each box's cluster: the first leader (in score order) it overlaps at IoU ≥ the threshold.
+
+    Leaders are compared in blocks against the boxes still unassigned, so memory stays at
+    `_LEADER_BLOCK` x boxes however many leaders there are. A box that no leader reaches
+    (possible only through float rounding right at the threshold, since NMS suppressed it)
+    becomes a leader of its own.
+
+    Returns:
+      `(cluster [n] int index into the leaders, leaders [m] int index into the boxes)`.
+    """
+    cluster = np.full(len(boxes_yxyx), -1, np.int64)
+    cluster[leaders] = np.arange(len(leaders))
+    unassigned = np.flatnonzero(cluster < 0)
+    for start in range(0, len(leaders), _LEADER_BLOCK):
+        if not len(unassigned):
+            break
+        block = leaders[start : start + _LEADER_BLOCK]
+        reached = pairwise_iou(boxes_yxyx[block], boxes_yxyx[unassigned]).numpy() >= np.float32(
+            iou_threshold
+        )
+        found = reached.any(axis=0)
+        cluster[unassigned[found]] = start + reached.argmax(axis=0)[found]
+        unassigned = unassigned[~found]
+    cluster[unassigned] = len(leaders) + np.arange(len(unassigned))
+    return cluster, np.concatenate([leaders, unassigned])
+
+
+def _elementwise_iou(boxes_a_yxyx: np.ndarray, boxes_b_yxyx: np.ndarray) -> np.ndarray:
+    """IoU of `boxes_a[i]` with `boxes_b[i]`, both `[n, 4]`."""
+    height = np.minimum(boxes_a_yxyx[:, 2], boxes_b_yxyx[:, 2]) - np.maximum(
+        boxes_a_yxyx[:, 0], boxes_b_yxyx[:, 0]
+    )
+    width = np.minimum(boxes_a_yxyx[:, 3], boxes_b_yxyx[:, 3]) - np.maximum(
+        boxes_a_yxyx[:, 1], boxes_b_yxyx[:, 1]
+    )
+    intersection = np.maximum(height, 0.0) * np.maximum(width, 0.0)
+    area_a = (boxes_a_yxyx[:, 2] - boxes_a_yxyx[:, 0]) * (boxes_a_yxyx[:, 3] - boxes_a_yxyx[:, 1])
+    area_b = (boxes_b_yxyx[:, 2] - boxes_b_yxyx[:, 0]) * (boxes_b_yxyx[:, 3] - boxes_b_yxyx[:, 1])
+    union = area_a + area_b - intersection
+    return np.where(union > 0, intersection / np.where(union > 0, union, 1.0), 0.0)
