@@ -14,6 +14,7 @@ continuous (the script adds 1 pixel to widths and heights).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import keras
@@ -27,6 +28,22 @@ from efgrnet_tf.data.preprocess import preprocess_for_eval
 from efgrnet_tf.evaluation.box_voting import vote_boxes
 from efgrnet_tf.evaluation.multi_size import candidates_fn_at_size
 from efgrnet_tf.training.checkpointing import restore_model_weights
+
+
+@dataclasses.dataclass(frozen=True)
+class ViewCandidates:
+    """What one view (an input size, mirrored or not) of an image contributes to the vote.
+
+    Attributes:
+      boxes_yxyx: `[n, 4]` normalised to the original image (mapped back when `flipped`).
+      scores: `[n]`; classes: `[n]` 1-based.
+    """
+
+    size: int
+    flipped: bool
+    boxes_yxyx: np.ndarray
+    scores: np.ndarray
+    classes: np.ndarray
 
 
 class MultiSizeDetector:
@@ -61,26 +78,11 @@ class MultiSizeDetector:
           first, k ≤ `tta.max_detections`.
         """
         tta = self._cfg.tta
-        image_rgb = tf.convert_to_tensor(image_rgb)
-        views = [image_rgb, tf.reverse(image_rgb, axis=[1])] if tta.flip else [image_rgb]
-        original_size_hw = tuple(int(v) for v in image_rgb.shape[:2])
-        pooled_boxes, pooled_scores, pooled_classes = [], [], []
-        for scale in tta.scales:
-            inputs = preprocess_for_eval(tf.stack(views), scale.size, self._cfg.data.mean_bgr)
-            candidates = {k: v.numpy() for k, v in self._candidates[scale.size](inputs).items()}
-            for view in range(len(views)):
-                boxes = candidates["boxes_yxyx"][view]
-                if view == 1:
-                    boxes = flip_boxes_left_right(boxes)
-                kept = candidates["scores"][view] >= tta.score_threshold
-                kept &= in_size_window(boxes, original_size_hw, scale)
-                pooled_boxes.append(boxes[kept])
-                pooled_scores.append(candidates["scores"][view][kept])
-                pooled_classes.append(candidates["classes"][view][kept])
+        views = self.view_candidates(image_rgb)
         boxes, scores, classes = vote_boxes(
-            np.concatenate(pooled_boxes),
-            np.concatenate(pooled_scores),
-            np.concatenate(pooled_classes),
+            np.concatenate([view.boxes_yxyx for view in views]),
+            np.concatenate([view.scores for view in views]),
+            np.concatenate([view.classes for view in views]),
             iou_threshold=tta.vote_iou_threshold,
             soft=tta.soft_voting,
             soft_min_score=tta.soft_voting_min_score,
@@ -88,6 +90,38 @@ class MultiSizeDetector:
         return cap_detections(
             boxes, scores, classes, tta.max_detections_per_class, tta.max_detections
         )
+
+    def view_candidates(self, image_rgb: np.ndarray) -> list[ViewCandidates]:
+        """The candidates each view of one uint8 RGB image `[H, W, 3]` contributes to the vote:
+        scoring ≥ `tta.score_threshold`, boxes on the original image (mirrored views mapped
+        back), inside their size's window. Views in `tta.scales` order, unflipped first."""
+        tta = self._cfg.tta
+        image_rgb = tf.convert_to_tensor(image_rgb)
+        images = [image_rgb, tf.reverse(image_rgb, axis=[1])] if tta.flip else [image_rgb]
+        original_size_hw = tuple(int(v) for v in image_rgb.shape[:2])
+        views = []
+        for scale in tta.scales:
+            inputs = preprocess_for_eval(tf.stack(images), scale.size, self._cfg.data.mean_bgr)
+            candidates = {k: v.numpy() for k, v in self._candidates[scale.size](inputs).items()}
+            for index in range(len(images)):
+                flipped = index == 1
+                boxes = candidates["boxes_yxyx"][index]
+                if flipped:
+                    boxes = flip_boxes_left_right(boxes)
+                scores = candidates["scores"][index]
+                kept = (scores >= tta.score_threshold) & in_size_window(
+                    boxes, original_size_hw, scale
+                )
+                views.append(
+                    ViewCandidates(
+                        size=scale.size,
+                        flipped=flipped,
+                        boxes_yxyx=boxes[kept],
+                        scores=scores[kept],
+                        classes=candidates["classes"][index][kept],
+                    )
+                )
+        return views
 
     def __call__(self, images_rgb: tf.Tensor) -> dict[str, np.ndarray]:
         """The detection dict of a batch of original images (see the class docstring)."""
