@@ -83,24 +83,28 @@ def vote_one_class(
     cluster, leaders = _assign_to_first_leader(boxes_yxyx, leaders, iou_threshold)
     weights = scores.astype(np.float64)
     weight_sums = np.bincount(cluster, weights=weights, minlength=len(leaders))
-    voted_boxes = (
-        np.stack(
-            [
-                np.bincount(cluster, weights=weights * boxes_yxyx[:, c], minlength=len(leaders))
-                for c in range(4)
-            ],
-            axis=-1,
-        )
-        / np.maximum(weight_sums, np.finfo(np.float64).tiny)[:, None]
+    weighted_sums = np.stack(
+        [
+            np.bincount(cluster, weights=weights * boxes_yxyx[:, c], minlength=len(leaders))
+            for c in range(4)
+        ],
+        axis=-1,
+    )
+    # Clusters of zero-score boxes (only with a zero score threshold) keep their leader's box.
+    has_weight = weight_sums[:, None] > 0
+    voted_boxes = np.where(
+        has_weight,
+        weighted_sums / np.where(has_weight, weight_sums[:, None], 1.0),
+        boxes_yxyx[leaders],
     )
     voted_scores = scores[leaders]
     if soft:
-        sizes = np.bincount(cluster, minlength=len(leaders))
         iou_with_leader = _elementwise_iou(boxes_yxyx, boxes_yxyx[leaders][cluster])
         decayed = scores * (1.0 - iou_with_leader)
         is_leader = np.zeros(len(scores), bool)
         is_leader[leaders] = True
-        kept = ~is_leader & (sizes[cluster] > 1) & (decayed >= soft_min_score)
+        # A cluster of one is its leader alone, so it adds no decayed copy.
+        kept = ~is_leader & (decayed >= soft_min_score)
         voted_boxes = np.concatenate([voted_boxes, boxes_yxyx[kept]])
         voted_scores = np.concatenate([voted_scores, decayed[kept]])
     best_first = np.argsort(-voted_scores, kind="stable")

@@ -127,6 +127,24 @@ def test_random_pools_match_the_reference(soft):
     assert len(got[1]) > 256
 
 
+def test_a_box_overlapping_exactly_at_the_threshold_is_absorbed():
+    # IoU = 0.45 / 1 exactly in float32 arithmetic; the authors merge at IoU ≥ 0.45.
+    boxes = np.array([[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 0.45]], np.float32)
+    _, got_scores, _ = vote_boxes(
+        boxes, np.array([0.9, 0.8], np.float32), np.array([1, 1]), iou_threshold=IOU
+    )
+    np.testing.assert_allclose(got_scores, [0.9])
+
+
+def test_a_cluster_of_zero_scores_keeps_its_leaders_box():
+    boxes = np.array([[0.1, 0.1, 0.5, 0.5], [0.1, 0.12, 0.5, 0.52]], np.float32)
+    got_boxes, got_scores, _ = vote_boxes(
+        boxes, np.zeros(2, np.float32), np.array([1, 1]), iou_threshold=IOU
+    )
+    np.testing.assert_array_equal(got_scores, [0.0])
+    np.testing.assert_array_equal(got_boxes, boxes[:1])
+
+
 def test_no_boxes_give_no_detections():
     boxes, scores, classes = vote_boxes(
         np.zeros([0, 4]), np.zeros([0]), np.zeros([0], int), iou_threshold=IOU
