@@ -15,8 +15,6 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from efgrnet_tf.boxes.iou import pairwise_iou
-
 # Leaders compared with the unassigned boxes at once (bounds the IoU matrix's memory).
 _LEADER_BLOCK = 256
 
@@ -99,7 +97,7 @@ def vote_one_class(
     )
     voted_scores = scores[leaders]
     if soft:
-        iou_with_leader = _elementwise_iou(boxes_yxyx, boxes_yxyx[leaders][cluster])
+        iou_with_leader = _iou(boxes_yxyx, boxes_yxyx[leaders][cluster])
         decayed = scores * (1.0 - iou_with_leader)
         is_leader = np.zeros(len(scores), bool)
         is_leader[leaders] = True
@@ -151,7 +149,7 @@ def _assign_to_first_leader(
         if not len(unassigned):
             break
         block = leaders[start : start + _LEADER_BLOCK]
-        reached = pairwise_iou(boxes_yxyx[block], boxes_yxyx[unassigned]).numpy() >= np.float32(
+        reached = _iou(boxes_yxyx[block][:, None], boxes_yxyx[unassigned][None]) >= np.float32(
             iou_threshold
         )
         found = reached.any(axis=0)
@@ -161,16 +159,16 @@ def _assign_to_first_leader(
     return cluster, np.concatenate([leaders, unassigned])
 
 
-def _elementwise_iou(boxes_a_yxyx: np.ndarray, boxes_b_yxyx: np.ndarray) -> np.ndarray:
-    """IoU of `boxes_a[i]` with `boxes_b[i]`, both `[n, 4]`."""
-    height = np.minimum(boxes_a_yxyx[:, 2], boxes_b_yxyx[:, 2]) - np.maximum(
-        boxes_a_yxyx[:, 0], boxes_b_yxyx[:, 0]
-    )
-    width = np.minimum(boxes_a_yxyx[:, 3], boxes_b_yxyx[:, 3]) - np.maximum(
-        boxes_a_yxyx[:, 1], boxes_b_yxyx[:, 1]
-    )
-    intersection = np.maximum(height, 0.0) * np.maximum(width, 0.0)
-    area_a = (boxes_a_yxyx[:, 2] - boxes_a_yxyx[:, 0]) * (boxes_a_yxyx[:, 3] - boxes_a_yxyx[:, 1])
-    area_b = (boxes_b_yxyx[:, 2] - boxes_b_yxyx[:, 0]) * (boxes_b_yxyx[:, 3] - boxes_b_yxyx[:, 1])
-    union = area_a + area_b - intersection
-    return np.where(union > 0, intersection / np.where(union > 0, union, 1.0), 0.0)
+def _iou(boxes_a_yxyx: np.ndarray, boxes_b_yxyx: np.ndarray) -> np.ndarray:
+    """IoU of `[..., 4]` boxes broadcast against each other, in float32 with the operations of
+    TensorFlow's NMS kernel (so that clusters agree with the leaders it picks); 0 for an empty
+    union. NumPy, not `efgrnet_tf.boxes.iou.pairwise_iou`: one eager TensorFlow call per class
+    and block cost more than the whole vote."""
+    a_ymin, a_xmin, a_ymax, a_xmax = np.moveaxis(boxes_a_yxyx.astype(np.float32), -1, 0)
+    b_ymin, b_xmin, b_ymax, b_xmax = np.moveaxis(boxes_b_yxyx.astype(np.float32), -1, 0)
+    height = np.maximum(np.minimum(a_ymax, b_ymax) - np.maximum(a_ymin, b_ymin), np.float32(0))
+    width = np.maximum(np.minimum(a_xmax, b_xmax) - np.maximum(a_xmin, b_xmin), np.float32(0))
+    intersection = height * width
+    union = (a_ymax - a_ymin) * (a_xmax - a_xmin) + (b_ymax - b_ymin) * (b_xmax - b_xmin)
+    union = union - intersection
+    return np.where(union > 0, intersection / np.where(union > 0, union, np.float32(1)), 0)
