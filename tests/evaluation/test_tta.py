@@ -188,3 +188,19 @@ def test_tta_metrics_of_the_trained_ci_model_end_to_end(trained_ci_run, tmp_path
         per_class=False,
     )
     assert one_size_metrics["AP"] > single["AP"] - 0.02, (one_size_metrics, single)
+
+
+@pytest.mark.slow
+def test_predict_with_tta_gives_the_evaluators_tta_detections(trained_ci_run):
+    run = trained_ci_run
+    cfg = dataclasses.replace(run.cfg, tta=load_config(SHAPES_TTA_YAML).tta)
+    image = next(iter(build_original_size_eval_dataset(cfg)))["images"][0].numpy()
+    detections = checkpoint_tta_detector(cfg, run.model_dir)(image)
+    boxes, scores, classes = MultiSizeDetector(run.model, cfg).detect_image(image)
+    count = int(detections["num_detections"])
+    assert count == len(scores) > 0
+    np.testing.assert_allclose(detections["detection_boxes"][:count], boxes, atol=1e-6)
+    np.testing.assert_allclose(detections["detection_scores"][:count], scores, atol=1e-6)
+    np.testing.assert_array_equal(detections["detection_classes"][:count], classes)
+    records = detection_records(detections, image.shape[:2], {1: "circle"}, score_threshold=0.3)
+    assert records and all(r["score"] >= 0.3 for r in records)
