@@ -44,7 +44,7 @@ class TtaConfig:
     """Multi-size (+ flip) inference merged by box voting; empty `scales` = not configured.
 
     Each scale's input (and its mirror image with `flip`) yields candidates: every anchor and
-    class scoring above `score_threshold`, at most `max_candidates_per_view` of them (best
+    class scoring at least `score_threshold`, at most `max_candidates_per_view` of them (best
     first; the authors keep all). Candidates outside the scale's size window are dropped, the
     rest pooled per class and merged by box voting at `vote_iou_threshold`; `soft_voting` also
     keeps the absorbed boxes with scores decayed by (1 - IoU) when still ≥
