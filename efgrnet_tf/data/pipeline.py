@@ -103,6 +103,23 @@ def build_eval_dataset(
     return dataset.prefetch(tf.data.AUTOTUNE).with_options(_options(True))
 
 
+def build_original_size_eval_dataset(cfg: ExperimentConfig) -> tf.data.Dataset:
+    """The evaluation split one image per batch, at its stored size and not preprocessed.
+
+    For test-time augmentation, which resizes each original image to several input sizes
+    (`efgrnet_tf.evaluation.tta`). The batch dict of `build_eval_dataset`, except that `images`
+    is uint8 RGB `[1, H, W, 3]`.
+    """
+    source = open_source(cfg)
+    dataset = map_records(source.eval_records(None), source.decode, deterministic=True)
+    dataset = dataset.map(
+        lambda example: _to_batch_element(example, cfg.data.max_boxes),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    return dataset.batch(1).prefetch(tf.data.AUTOTUNE).with_options(_options(True))
+
+
 def _to_batch_element(example: dict[str, tf.Tensor], max_boxes: int) -> dict[str, tf.Tensor]:
     """Preprocessed example -> one batch element (`images` key, padded annotations)."""
     padded = pad_annotations(example, max_boxes)

@@ -30,6 +30,10 @@ def decode_boxes_and_scores(
         `objectness_logits` `[B, A, 2]` (bg, fg); any float dtype.
       anchors_cxcywh: `[A, 4]` anchors, cxcywh normalised.
       cfg: uses `cfg.postprocess` and `cfg.anchors.variances`.
+    Shared by `decode_detections`, the LiteRT export (`efgrnet_tf.serving.litert_*`) and
+    multi-size test-time inference (`efgrnet_tf.evaluation.multi_size`, which pools these
+    candidates across sizes).
+
     Returns:
       `(boxes_yxyx, class_scores)`: float32 `[B, A, 4]` yxyx normalised and float32
       `[B, A, num_classes]` softmax scores, background column included.

@@ -57,3 +57,16 @@ def checkpoint_detector(cfg: ExperimentConfig, checkpoint: str) -> Detector:
     serve = image_tensor.serving_function(module.detect, cfg.model.image_size, cfg.data.mean_bgr)
     names = dict(enumerate(class_names_for_export(cfg), start=1))
     return Detector(serve, names)
+
+
+def checkpoint_tta_detector(cfg: ExperimentConfig, checkpoint: str) -> Detector:
+    """`checkpoint_detector` with the multi-size + flip inference of the config's `tta:`
+    section (`efgrnet_tf.evaluation.tta`), in-process only (no export holds it)."""
+    from efgrnet_tf.evaluation.tta import checkpoint_tta_detector as tta_detector
+
+    detect, _ = tta_detector(cfg, checkpoint)
+
+    def serve_images(images):
+        return {name: tf.constant(value) for name, value in detect(images).items()}
+
+    return Detector(serve_images, dict(enumerate(class_names_for_export(cfg), start=1)))
