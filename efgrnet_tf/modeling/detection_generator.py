@@ -24,15 +24,16 @@ def decode_boxes_and_scores(
     does not clip). Class scores are zeroed where objectness P(fg) ≤
     `postprocess.objectness_filter_threshold`.
 
+    Shared by `decode_detections`, the LiteRT export (`efgrnet_tf.serving.litert_*`) and
+    multi-size test-time inference (`efgrnet_tf.evaluation.multi_size`, which pools these
+    candidates across sizes).
+
     Args:
       outputs: `box_deltas` `[B, A, 4]`, `class_logits` `[B, A, num_classes]` (class 0 =
         background) and, for cascade models, `objectness_deltas` `[B, A, 4]`,
         `objectness_logits` `[B, A, 2]` (bg, fg); any float dtype.
       anchors_cxcywh: `[A, 4]` anchors, cxcywh normalised.
       cfg: uses `cfg.postprocess` and `cfg.anchors.variances`.
-    Shared by `decode_detections`, the LiteRT export (`efgrnet_tf.serving.litert_*`) and
-    multi-size test-time inference (`efgrnet_tf.evaluation.multi_size`, which pools these
-    candidates across sizes).
 
     Returns:
       `(boxes_yxyx, class_scores)`: float32 `[B, A, 4]` yxyx normalised and float32
