@@ -4,14 +4,17 @@ For each shape (batch 4, 3x3 kernel, 256 output channels, padding = dilation, st
 uniform in [-2, 2]) it prints the median time of the compiled op (`custom_op`), the pure-TF
 twin in eager mode and under `jit_compile=True`, and `tf.nn.conv2d` of the same shape and
 dilation, forward and forward+backward (gradients with respect to every input), with the ratio
-to conv2d and the speed-up of the custom op over each other implementation. The targets of
-issue 2 on the 2-core CPU: custom op forward <= 2x conv2d, forward+backward <= 3x conv2d, and
->= 5x faster than pure TF forward+backward.
+to conv2d, the forward's achieved GFLOP/s (2 x batch x Ho x Wo x 9 x C x O, the FLOPs of the
+conv of the same shape) and the speed-up of the custom op over each other implementation. The
+custom op runs the CPU engine variant `EFGRNET_CPU_ENGINE` names (default: the fastest the CPU
+supports; custom_ops/README.md). The targets of issue 2 on the 2-core CPU: custom op forward
+<= 2x conv2d, forward+backward <= 3x conv2d, and >= 5x faster than pure TF forward+backward.
 
     python scripts/benchmark_deform_conv.py                 # CPU, then GPU when there is one
     python scripts/benchmark_deform_conv.py --device cpu --runs 9
     python scripts/benchmark_deform_conv.py --device gpu --batch 32 --dtype float16
     python scripts/benchmark_deform_conv.py --device cpu --channel_divisor 16 --runs 1  # quick
+    EFGRNET_CPU_ENGINE=baseline python scripts/benchmark_deform_conv.py --device cpu
 """
 
 import os
@@ -124,7 +127,7 @@ def benchmark(device, batch, runs, warmup, dtype="float32", channel_divisor=1, s
     out_channels = OUT_CHANNELS // channel_divisor
     print(f"\n== {device} ({batch} images, {dtype}, 3x3 kernel, {out_channels} output channels) ==")
     header = (
-        f"{'shape':<30} {'implementation':<15} {'fwd ms':>9} {'x conv2d':>9} "
+        f"{'shape':<30} {'implementation':<15} {'fwd ms':>9} {'x conv2d':>9} {'GFLOP/s':>8} "
         f"{'fwd+bwd ms':>11} {'x conv2d':>9} {'custom speed-up fwd / fwd+bwd':>31}"
     )
     print(header)
@@ -144,6 +147,7 @@ def benchmark(device, batch, runs, warmup, dtype="float32", channel_divisor=1, s
             }
         label = f"{name}: {channels}ch {size}x{size} d{dilation}"
         conv_fwd, conv_bwd = results["conv2d"]
+        forward_gflop = 2 * batch * size * size * 9 * channels * out_channels / 1e9
         custom = results.get("custom_op")
         for impl, (fwd, bwd) in results.items():
             speedup = ""
@@ -151,6 +155,7 @@ def benchmark(device, batch, runs, warmup, dtype="float32", channel_divisor=1, s
                 speedup = f"{fwd / custom[0]:.1f}x / {bwd / custom[1]:.1f}x"
             print(
                 f"{label:<30} {impl:<15} {fwd:>9.1f} {fwd / conv_fwd:>8.2f}x "
+                f"{forward_gflop / (fwd / 1e3):>8.1f} "
                 f"{bwd:>11.1f} {bwd / conv_bwd:>8.2f}x {speedup:>31}"
             )
             label = ""
@@ -169,7 +174,9 @@ def main(argv):
         if not have_gpu:
             raise UserInputError("--device gpu: no GPU visible to TensorFlow")
         devices.append("/GPU:0")
+    engine = os.environ.get("EFGRNET_CPU_ENGINE") or "the fastest supported"
     print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, devices {devices}")
+    print(f"custom op CPU engine: {engine}")
     for device in devices:
         benchmark(
             device, _BATCH.value, _RUNS.value, _WARMUP.value, _DTYPE.value, _CHANNEL_DIVISOR.value

@@ -3,8 +3,10 @@
     python scripts/visualize_augmentation.py --output=/tmp/augmented.png \
         [--config=configs/voc_vgg16_320.yaml] [--override=data.seed=3] [--num_images=16]
 
-Without `--config` the embedded synthetic shapes set is used. Boxes must sit on the objects:
-this is the visual check that augmentation moves boxes with the pixels.
+Without `--config` the embedded synthetic shapes set is used, with the default augmentation
+(the authors' rules, docs/design.md "Training augmentation"); overrides show a switch, e.g.
+`--override=data.augmentation.expand_aspect_jitter=false`. Boxes must sit on the objects: this
+is the visual check that augmentation moves boxes with the pixels.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     efgrnet-predict --saved_model_dir exports/efgrnet --output_dir out images/ photo.jpg
     efgrnet-predict --config configs/voc_vgg16_320.yaml --checkpoint runs/voc320 \
-        --output_dir out images/
+        --output_dir out images/ [--tta]
 
 Writes `output_dir/detections.json`, `output_dir/<image stem>.png` and `output_dir/skipped.json`
 (files left out: unreadable images, other files and sub-folders of a folder, each also warned
@@ -42,6 +42,12 @@ _DRAW_SCORE_THRESHOLD = flags.DEFINE_float(
     "Draw only detections scoring at least this (they are all written); default: "
     "--score_threshold.",
 )
+_TTA = flags.DEFINE_bool(
+    "tta",
+    False,
+    "Multi-size + flip inference with box voting, as the config's `tta:` section says "
+    "(needs --config/--checkpoint).",
+)
 _DRAWING_MIN_SIDE = flags.DEFINE_integer(
     "drawing_min_side", 0, "Draw smaller images enlarged (integer factor) to this shorter side."
 )
@@ -50,14 +56,19 @@ _DRAWING_MIN_SIDE = flags.DEFINE_integer(
 def load_detector() -> Detector:
     """The detector the flags name: an export, or a config and a checkpoint."""
     if _SAVED_MODEL_DIR.value:
+        if _TTA.value:
+            raise app.UsageError("--tta runs a training checkpoint: give --config/--checkpoint")
         if flags.FLAGS.config or _CHECKPOINT.value:
             raise app.UsageError("give either --saved_model_dir or --config/--checkpoint")
         return predictor.saved_model_detector(resolve_saved_model_dir(_SAVED_MODEL_DIR.value))
     if not (flags.FLAGS.config and _CHECKPOINT.value):
         raise app.UsageError("give --saved_model_dir, or both --config and --checkpoint")
-    return predictor.checkpoint_detector(
-        with_classes(config_flags.config_from_flags()), _CHECKPOINT.value
-    )
+    cfg = with_classes(config_flags.config_from_flags())
+    if _TTA.value:
+        if not cfg.tta.scales:
+            raise app.UsageError(f"--tta: {flags.FLAGS.config} has no tta.scales")
+        return predictor.checkpoint_tta_detector(cfg, _CHECKPOINT.value)
+    return predictor.checkpoint_detector(cfg, _CHECKPOINT.value)
 
 
 def main(argv: list[str]) -> int:

@@ -4,11 +4,12 @@
         --strategy mirrored --override train.global_batch_size=64
 
 A restart in the same `--model_dir` continues from its newest checkpoint; `--resume` also
-requires one to exist. Each (re)start's config is kept in the run folder (`config.yaml`, then
-`config-2.yaml`, ...), and `train.log` gets the log lines the console shows (appended on each
-restart; local run folders only). SIGINT (Ctrl-C) or SIGTERM finishes the step, saves a
-checkpoint there and exits with status 130 (SIGINT) or 143 (SIGTERM); the same command resumes
-from it.
+requires one to exist. `--init_checkpoint` starts a new run from another run's (or an imported)
+checkpoint's model weights: fine-tuning, e.g. to another data set and class count. Each
+(re)start's config is kept in the run folder (`config.yaml`, then `config-2.yaml`, ...), and
+`train.log` gets the log lines the console shows (appended on each restart; local run folders
+only). SIGINT (Ctrl-C) or SIGTERM finishes the step, saves a checkpoint there and exits with
+status 130 (SIGINT) or 143 (SIGTERM); the same command resumes from it.
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ def define_flags() -> None:
         "pretrained_backbone", None, "Backbone weights file; default: model.pretrained_backbone."
     )
     flags.DEFINE_bool("resume", False, "Fail unless model_dir has a checkpoint to continue from.")
+    flags.DEFINE_string(
+        "init_checkpoint",
+        None,
+        "Fine-tuning: start a new run from the model weights (not the optimizer or step) of "
+        "this checkpoint, a run folder (its newest) or a .../ckpt-N path. Class heads of "
+        "another num_classes are re-initialised; any other mismatch is an error. Ignored once "
+        "model_dir holds checkpoints (a restart resumes). Default: train.init_checkpoint.",
+    )
     flags.mark_flags_as_required(["config", "model_dir"])
 
 
@@ -52,6 +61,7 @@ def config_from_flags(
     overrides: Sequence[str] = (),
     mixed_precision: bool | None = None,
     pretrained_backbone: str | None = None,
+    init_checkpoint: str | None = None,
 ) -> ExperimentConfig:
     """The config file with `overrides` applied, then the dedicated flags (which win)."""
     overrides = list(overrides)
@@ -59,6 +69,8 @@ def config_from_flags(
         overrides.append(f"train.mixed_precision={str(mixed_precision).lower()}")
     if pretrained_backbone is not None:
         overrides.append(f"model.pretrained_backbone={pretrained_backbone!r}")
+    if init_checkpoint is not None:
+        overrides.append(f"train.init_checkpoint={init_checkpoint!r}")
     return load_config(config_path, overrides)
 
 
@@ -69,7 +81,11 @@ def main(argv: Sequence[str]) -> int:
     from efgrnet_tf.training.interruption import TrainingInterrupted
 
     cfg = config_from_flags(
-        FLAGS.config, FLAGS.override, FLAGS.mixed_precision, FLAGS.pretrained_backbone
+        FLAGS.config,
+        FLAGS.override,
+        FLAGS.mixed_precision,
+        FLAGS.pretrained_backbone,
+        FLAGS.init_checkpoint,
     )
     if "://" in FLAGS.model_dir:
         logging.info("no %s: %s is not a local folder", TRAIN_LOG, FLAGS.model_dir)

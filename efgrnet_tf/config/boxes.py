@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +49,11 @@ class LossConfig:
     # none, so such an image would not train background). 45 = 3 x the 15 "fake positives" per
     # image the authors' code uses when a whole batch has no positives; 0 = SSD's rule.
     negatives_for_images_without_positives: int = 45
+    # Which images without positives keep that many. "image" (ours): every one, so an image
+    # without boxes always trains background. "batch" (the authors' `RefineMultiBoxLoss`, OHEM
+    # branch): only when the stage has no positive anywhere in the global batch, and then every
+    # image; otherwise an image without positives keeps 3 x 0 = 0 negatives.
+    negatives_without_positives_scope: Literal["image", "batch"] = "image"
 
     def __post_init__(self):
         if not 0.0 < self.positive_iou_threshold <= 1.0:
@@ -80,7 +86,12 @@ class PostprocessConfig:
     objectness_filter_threshold: float = 0.01
     nms_iou_threshold: float = 0.45
     max_detections_per_class: int = 50
+    # Detections kept per image over all classes, best first. The authors' code has no such
+    # cap (up to num_classes - 1 times max_detections_per_class); the VOC configs keep that.
     max_detections: int = 100
+    # Clip decoded boxes to the image before NMS and in every output (detections, COCO results,
+    # VOC matching). False = the authors' code: boxes may reach past the image border.
+    clip_boxes: bool = True
 
     def __post_init__(self):
         if not 0.0 <= self.score_threshold < 1.0:

@@ -56,6 +56,12 @@ class TrainConfig:
     # tf.config.experimental.enable_op_determinism() (slower; for bit-exact reruns).
     seed: int = 0
     deterministic_ops: bool = False
+    # Fine-tuning: a new run starts from this checkpoint's model weights (a run folder's newest
+    # checkpoint or a `.../ckpt-N` path), not from its optimizer state or step. Class heads
+    # (C2) of another `model.num_classes` are re-initialised; any other mismatch is an error
+    # (`efgrnet_tf.training.init_checkpoint`). Ignored when `model_dir` already holds a
+    # checkpoint: the run resumes from that. "" = start from `model.pretrained_backbone`.
+    init_checkpoint: str = ""
 
     def __post_init__(self):
         if len(self.lr_boundaries_epochs) != len(self.lr_values):

@@ -79,19 +79,23 @@ def split_batch(
 
 
 def yxyx_normalized_to_xyxy_abs(
-    boxes_yxyx: np.ndarray, original_size_hw: Sequence[int]
+    boxes_yxyx: np.ndarray, original_size_hw: Sequence[int], clip_to_image: bool = True
 ) -> np.ndarray:
-    """`[n, 4]` yxyx normalised → `[n, 4]` `[xmin, ymin, xmax, ymax]` in pixels (continuous)."""
+    """`[n, 4]` yxyx normalised → `[n, 4]` `[xmin, ymin, xmax, ymax]` in pixels (continuous),
+    clipped to the image unless `clip_to_image` is False (`postprocess.clip_boxes`)."""
     height, width = original_size_hw
-    boxes = np.clip(np.asarray(boxes_yxyx, np.float64).reshape(-1, 4), 0.0, 1.0)
+    boxes = np.asarray(boxes_yxyx, np.float64).reshape(-1, 4)
+    if clip_to_image:
+        boxes = np.clip(boxes, 0.0, 1.0)
     return boxes[:, [1, 0, 3, 2]] * np.array([width, height, width, height], np.float64)
 
 
 def yxyx_normalized_to_xywh_abs(
-    boxes_yxyx: np.ndarray, original_size_hw: Sequence[int]
+    boxes_yxyx: np.ndarray, original_size_hw: Sequence[int], clip_to_image: bool = True
 ) -> np.ndarray:
-    """`[n, 4]` yxyx normalised → `[n, 4]` COCO `[x, y, width, height]` in pixels (continuous)."""
-    xyxy = yxyx_normalized_to_xyxy_abs(boxes_yxyx, original_size_hw)
+    """`[n, 4]` yxyx normalised → `[n, 4]` COCO `[x, y, width, height]` in pixels (continuous),
+    clipped to the image unless `clip_to_image` is False."""
+    xyxy = yxyx_normalized_to_xyxy_abs(boxes_yxyx, original_size_hw, clip_to_image)
     return np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
 
 
@@ -108,17 +112,25 @@ def to_category_ids(labels: np.ndarray, category_ids: Sequence[int] | None) -> n
 
 
 def to_coco_results(
-    images: Sequence[EvalImage], category_ids: Sequence[int] | None = None
+    images: Sequence[EvalImage],
+    category_ids: Sequence[int] | None = None,
+    clip_boxes: bool = True,
 ) -> list[dict]:
     """The COCO results list of the detections of `images`.
 
+    Args:
+      images: the evaluated images.
+      category_ids: original category id of label k at index k - 1 (None: the labels).
+      clip_boxes: clip the boxes to the image (`postprocess.clip_boxes`).
     Returns:
       `[{"image_id", "category_id", "bbox": [x, y, w, h] absolute pixels, "score"}]` as plain
       Python numbers (JSON-serialisable), in image order then detection order.
     """
     results = []
     for image in images:
-        boxes = yxyx_normalized_to_xywh_abs(image.det_boxes_yxyx, image.original_size_hw)
+        boxes = yxyx_normalized_to_xywh_abs(
+            image.det_boxes_yxyx, image.original_size_hw, clip_boxes
+        )
         categories = to_category_ids(image.det_classes, category_ids)
         for box, category, score in zip(boxes, categories, image.det_scores, strict=True):
             results.append(

@@ -62,7 +62,8 @@ def compute_metrics(
 
     Args:
       images: every image of the split with its ground truth and detections.
-      cfg: reads `eval.metric`, `eval.per_class_table`, `eval.use_faster_coco_eval`.
+      cfg: reads `eval.metric`, `eval.per_class_table`, `eval.use_faster_coco_eval` and
+        `postprocess.clip_boxes` (detections clipped to the image or not).
       class_names: label k is `class_names[k - 1]`.
       category_ids: original category id of label k at index k - 1, for COCO results and
         ground truth; None: the labels themselves.
@@ -76,11 +77,13 @@ def compute_metrics(
     """
     if per_class is None:
         per_class = cfg.eval.per_class_table
+    clip_boxes = cfg.postprocess.clip_boxes
     metrics = {}
     if cfg.eval.metric in ("voc", "both"):
-        metrics.update(compute_voc_metrics(images, class_names).as_flat_dict(per_class))
+        voc = compute_voc_metrics(images, class_names, clip_detections=clip_boxes)
+        metrics.update(voc.as_flat_dict(per_class))
     if cfg.eval.metric in ("coco", "both"):
-        results = to_coco_results(images, category_ids)
+        results = to_coco_results(images, category_ids, clip_boxes)
         if output_dir:
             write_json(results, os.path.join(output_dir, COCO_RESULTS_FILE))
         ground_truth = annotation_file or build_coco_ground_truth(images, class_names, category_ids)

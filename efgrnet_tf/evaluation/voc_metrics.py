@@ -91,6 +91,7 @@ def compute_voc_metrics(
     *,
     iou_threshold: float = 0.5,
     iou_plus_one: bool = False,
+    clip_detections: bool = True,
 ) -> VocMetrics:
     """VOC AP per class and mAP over `images` (their ground truth and detections).
 
@@ -99,10 +100,12 @@ def compute_voc_metrics(
       class_names: label k is `class_names[k - 1]`; labels outside 1..len are ignored.
       iou_threshold: a match needs IoU strictly greater than this (as `voc_eval.py`).
       iou_plus_one: add 1 to widths and heights in the IoU (see the module docstring).
+      clip_detections: clip detected boxes to the image before matching
+        (`postprocess.clip_boxes`; the authors' code does not).
     Returns:
       `VocMetrics`; a mean over no classes is 0.
     """
-    gt_classes, gt_difficult, det = _match_targets(images, iou_plus_one)
+    gt_classes, gt_difficult, det = _match_targets(images, iou_plus_one, clip_detections)
     ap_11point, ap_area, num_positives = {}, {}, {}
     for label, name in enumerate(class_names, start=1):
         npos = int(np.sum((gt_classes == label) & ~gt_difficult))
@@ -129,7 +132,7 @@ def compute_voc_metrics(
 
 
 def _match_targets(
-    images: Sequence[EvalImage], iou_plus_one: bool
+    images: Sequence[EvalImage], iou_plus_one: bool, clip_detections: bool
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Every detection's candidate box: the same-class box of its image with the highest IoU.
 
@@ -145,7 +148,9 @@ def _match_targets(
     offset = 0
     for image in images:
         gt_xyxy = yxyx_normalized_to_xyxy_abs(image.gt_boxes_yxyx, image.original_size_hw)
-        det_xyxy = yxyx_normalized_to_xyxy_abs(image.det_boxes_yxyx, image.original_size_hw)
+        det_xyxy = yxyx_normalized_to_xyxy_abs(
+            image.det_boxes_yxyx, image.original_size_hw, clip_detections
+        )
         iou = _pairwise_iou(det_xyxy, gt_xyxy, iou_plus_one)
         iou[image.det_classes[:, None] != image.gt_classes[None, :]] = -np.inf
         if iou.shape[1]:

@@ -10,7 +10,7 @@ def hard_negative_mask(
     candidates: tf.Tensor,
     num_positives: tf.Tensor,
     negative_to_positive_ratio: float,
-    negatives_without_positives: int,
+    negatives_without_positives: int | tf.Tensor,
 ) -> tf.Tensor:
     """Selects, per image, the candidates with the largest `ranking_loss`.
 
@@ -24,7 +24,8 @@ def hard_negative_mask(
       candidates: `[B, A]` bool, anchors that may be selected (not positive, not filtered).
       num_positives: `[B]` int number of positives per image.
       negative_to_positive_ratio: negatives kept per positive (SPEC: 3).
-      negatives_without_positives: negatives kept in an image with no positives.
+      negatives_without_positives: negatives kept in an image with no positives (a number or
+        a scalar tensor).
     Returns:
       `[B, A]` bool mask of selected negatives (a subset of `candidates`).
     """
@@ -33,7 +34,7 @@ def hard_negative_mask(
     num_negatives = tf.where(
         num_positives > 0,
         tf.floor(negative_to_positive_ratio * num_positives),
-        float(negatives_without_positives),
+        tf.cast(negatives_without_positives, tf.float32),
     )
     masked_loss = tf.where(candidates, tf.cast(ranking_loss, tf.float32), -float("inf"))
     order = tf.argsort(masked_loss, axis=1, direction="DESCENDING", stable=True)

@@ -20,7 +20,9 @@ Choices the SPEC leaves open:
   anchors on a crowd region are background unless a non-crowd box claims them;
 - an image without positives in a stage keeps `loss.negatives_for_images_without_positives`
   hard negatives (3:1 would keep none), so images without boxes still train background and
-  give a finite loss.
+  give a finite loss. With `loss.negatives_without_positives_scope: batch` (the authors'
+  `RefineMultiBoxLoss`) that count applies only when the stage has no positive in the whole
+  global batch; otherwise such an image keeps none.
 """
 
 from __future__ import annotations
@@ -136,17 +138,25 @@ def _stage_loss(
     """
     cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(class_targets, logits)
     num_positives = tf.reduce_sum(tf.cast(positive, tf.int32), axis=1)
+    global_positives = _global_sum(tf.cast(tf.reduce_sum(num_positives), tf.float32))
+    negatives_without_positives = tf.constant(
+        loss_cfg.negatives_for_images_without_positives, tf.float32
+    )
+    if loss_cfg.negatives_without_positives_scope == "batch":
+        negatives_without_positives = tf.where(
+            global_positives > 0, 0.0, negatives_without_positives
+        )
     negative = hard_negative_mask(
         tf.stop_gradient(cross_entropy),
         ~positive if eligible is None else eligible & ~positive,
         num_positives,
         loss_cfg.negative_to_positive_ratio,
-        loss_cfg.negatives_for_images_without_positives,
+        negatives_without_positives,
     )
     classification = tf.reduce_sum(tf.where(positive | negative, cross_entropy, 0.0))
     per_anchor_l1 = tf.reduce_sum(smooth_l1(deltas - box_targets, loss_cfg.smooth_l1_beta), -1)
     localization = tf.reduce_sum(tf.where(positive, per_anchor_l1, 0.0))
-    divisor = tf.maximum(_global_sum(tf.cast(tf.reduce_sum(num_positives), tf.float32)), 1.0)
+    divisor = tf.maximum(global_positives, 1.0)
     return classification / divisor, localization / divisor
 
 

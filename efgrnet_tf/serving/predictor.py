@@ -59,3 +59,19 @@ def checkpoint_detector(cfg: ExperimentConfig, checkpoint: str) -> Detector:
     module = DetectionExportModule(model, cfg, label_map)
     serve = image_tensor.serving_function(module.detect, cfg.model.image_size, cfg.data.mean_bgr)
     return Detector(serve, label_map.names_by_data_id())
+
+
+def checkpoint_tta_detector(cfg: ExperimentConfig, checkpoint: str) -> Detector:
+    """`checkpoint_detector` with the multi-size + flip inference of the config's `tta:`
+    section (`efgrnet_tf.evaluation.tta`), in-process only (no export holds it)."""
+    from efgrnet_tf.evaluation.tta import checkpoint_tta_detector as tta_detector
+
+    label_map = label_map_of(cfg)
+    detect, _ = tta_detector(cfg, checkpoint)
+
+    def serve_images(images):
+        outputs = {name: tf.constant(value) for name, value in detect(images).items()}
+        data_ids = label_map.to_data_ids(outputs["detection_classes"])
+        return {**outputs, "detection_classes": tf.cast(data_ids, tf.float32)}
+
+    return Detector(serve_images, label_map.names_by_data_id())

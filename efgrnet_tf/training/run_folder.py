@@ -22,6 +22,8 @@ from efgrnet_tf.user_errors import UserInputError
 FIRST_CONFIG = "config.yaml"
 _LATER_CONFIG = re.compile(r"^config-(\d+)\.yaml$")
 # Fields that shape the checkpointed variables (prefixes of dotted keys), and the exceptions.
+# `train.init_checkpoint` is none of them: a restart resumes from the run's own checkpoints,
+# whichever weights the run started from.
 STATE_FIELDS = ("model.", "anchors.", "train.optimizer", "train.mixed_precision")
 STATELESS_MODEL_FIELDS = ("model.pretrained_backbone", "model.deform_conv_implementation")
 

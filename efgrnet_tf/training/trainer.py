@@ -18,6 +18,7 @@ from absl import logging
 from efgrnet_tf.config import ExperimentConfig
 from efgrnet_tf.training.checkpointing import TrainingCheckpoint
 from efgrnet_tf.training.components import TrainingComponents
+from efgrnet_tf.training.init_checkpoint import initialize_from_checkpoint
 from efgrnet_tf.training.interruption import StopRequests, TrainingInterrupted
 from efgrnet_tf.training.optimizer import optimizer_from_config
 from efgrnet_tf.training.run_folder import check_restart, record_config
@@ -151,15 +152,21 @@ class Trainer:
     def restore(self, require_checkpoint: bool = False) -> str | None:
         """Restores the newest checkpoint in `model_dir`, if any; returns its path.
 
+        Without one, a `train.init_checkpoint` gives the model its starting weights (a new run
+        at step 0, `init_checkpoint.initialize_from_checkpoint`); with one, resuming wins and
+        `train.init_checkpoint` is ignored, so a restarted fine-tuning run continues.
+
         Raises:
           IncompatibleRestartError: the run folder's recorded config differs from this one in a
             field that shapes the checkpointed state (`run_folder.check_restart`).
           FileNotFoundError: `require_checkpoint` and there is none.
+          CheckpointError: `train.init_checkpoint` is missing, unreadable or does not fit.
         """
         check_restart(self.cfg, self.model_dir)
         path = self.checkpoint.restore_latest()
         if path is None and require_checkpoint:
             raise FileNotFoundError(f"--resume: no checkpoint in {self.model_dir}")
+        init_checkpoint = self.cfg.train.init_checkpoint
         if path is not None:
             logging.info(
                 "resumed from %s at step %d (epoch %d), lr %.3g",
@@ -168,6 +175,14 @@ class Trainer:
                 int(self.epoch.numpy()),
                 self.learning_rate,
             )
+            if init_checkpoint:
+                logging.info(
+                    "train.init_checkpoint %s ignored: %s already holds checkpoints, resuming",
+                    init_checkpoint,
+                    self.model_dir,
+                )
+        elif init_checkpoint:
+            initialize_from_checkpoint(self.model, init_checkpoint)
         return path
 
     def train(self) -> dict[str, float]:

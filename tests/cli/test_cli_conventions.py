@@ -46,8 +46,19 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
 @pytest.mark.parametrize(
     ("script", "own_flags"),
     [
-        ("train", ["--model_dir", "--config", "--override", "--strategy", "--resume"]),
+        (
+            "train",
+            [
+                "--model_dir",
+                "--config",
+                "--override",
+                "--strategy",
+                "--resume",
+                "--init_checkpoint",
+            ],
+        ),
         ("export", ["--export_dir", "--checkpoint", "--config", "--version"]),
+        ("import_pytorch", ["--config", "--override", "--torch_checkpoint", "--output_dir"]),
     ],
 )
 def test_helpshort_lists_the_tools_own_flags_with_help(script, own_flags):
@@ -137,3 +148,28 @@ def test_evaluate_with_a_checkpoint_of_another_config_names_the_variables(tmp_pa
         "210 model variables not in it: ['block1_conv1/kernel'",
         "1 unknown to the model: ['dense/kernel']",
     )
+
+
+def test_train_from_an_init_checkpoint_of_another_model_names_the_variables(tmp_path, tiny_config):
+    # A checkpoint holding one unrelated weight: every model variable is reported missing.
+    source = tmp_path / "source"
+    weights = {"dense/kernel": tf.Variable(tf.zeros([2, 2]))}
+    checkpoint = tf.train.Checkpoint(model_weights=weights)
+    tf.train.CheckpointManager(checkpoint, str(source), max_to_keep=1).save()
+    result = run_script(
+        "train",
+        f"--config={tiny_config}",
+        f"--model_dir={tmp_path / 'run'}",
+        f"--init_checkpoint={source}",
+        "--override=data.synthetic_image_size=64",
+        "--override=train.global_batch_size=2",
+        "--override=train.steps_per_epoch=1",
+        "--override=train.epochs=1",
+    )
+    assert_one_line_error(
+        result,
+        f"train.init_checkpoint {source / 'ckpt-1'} does not fit the model of this config",
+        "210 model variables not in it: ['block1_conv1/kernel'",
+        "1 unknown to the model: ['dense/kernel']",
+    )
+    assert not list((tmp_path / "run").glob("ckpt-*"))

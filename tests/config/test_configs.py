@@ -62,6 +62,28 @@ def test_voc_and_coco_configs_follow_the_paper_recipe(path):
     assert cfg.train.warmup_epochs == 5.0
     assert cfg.train.warmup_start_learning_rate == pytest.approx(1e-6)
     assert cfg.anchors.min_sizes == (30.0, 64.0, 128.0, 256.0)
+    if cfg.name.startswith("voc"):
+        # The authors' VOC evaluation: 50 per class and no per-image cap.
+        assert cfg.postprocess.max_detections == 20 * cfg.postprocess.max_detections_per_class
+
+
+def test_the_authors_code_config_sets_every_switch_that_differs_from_ours():
+    ours = load_config(CONFIGS / "coco_vgg16_320.yaml")
+    authors = load_config(CONFIGS / "deviations/coco_vgg16_320_authors_code.yaml")
+    switches = {
+        "loss.ignore_crowd_boxes": (True, False),
+        "loss.filter_negatives_from_all_final_losses": (True, False),
+        "loss.negatives_without_positives_scope": ("image", "batch"),
+        "postprocess.clip_boxes": (True, False),
+        # 50 per class, no per-image cap: 80 x 50.
+        "postprocess.max_detections": (100, 4000),
+    }
+    for key, (our_value, their_value) in switches.items():
+        section, field = key.split(".")
+        assert getattr(getattr(ours, section), field) == our_value, key
+        assert getattr(getattr(authors, section), field) == their_value, key
+    assert authors.loss.negatives_for_images_without_positives == 3 * 15
+    assert authors.postprocess.max_detections_per_class == 50
 
 
 def test_ablation_configs_switch_exactly_their_modules():

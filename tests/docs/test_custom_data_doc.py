@@ -2,8 +2,8 @@
 
 The configs and commands are read from the markdown itself, so the page and this test cannot
 drift apart. Only the model and schedule are shrunk (`TINY_RUN`, merged into each config: 64x64
-images, 1/8 width, 4 steps), and the fine-tuning command is left out: it needs a trained COCO
-model, which the suite does not have.
+images, 1/8 width, 4 steps). The fine-tuning command runs last, from the VOC run of this test
+standing in for the COCO model the page names (same network, another class count).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -38,7 +39,7 @@ TINY_RUN = {
 }
 # Listed out of id order, with gaps: training numbers them car=1, dog=2, kite=3.
 COCO_CATEGORIES = [{"id": 11, "name": "kite"}, {"id": 3, "name": "car"}, {"id": 7, "name": "dog"}]
-SKIPPED_COMMAND = "--init_checkpoint"
+FINE_TUNING = "--init_checkpoint"
 
 
 def doc_blocks(language: str) -> list[str]:
@@ -161,13 +162,13 @@ def test_the_page_has_the_configs_and_commands_this_test_runs():
         "efgrnet-evaluate",
         "efgrnet-train",
     ]
-    assert [c for c in commands if SKIPPED_COMMAND in c] == doc_commands("my_coco.yaml")[-1:]
+    assert [c for c in commands if FINE_TUNING in c] == doc_commands("my_coco.yaml")[-1:]
     assert len(commands) == 8
 
 
 def test_coco_json_commands_train_evaluate_export_and_predict_with_the_datas_ids(workspace):
     commands = [c for block in doc_blocks("sh") for c in block.splitlines() if c.strip()]
-    coco = [c for c in commands if "my_voc" not in c and SKIPPED_COMMAND not in c]
+    coco = [c for c in commands if "my_voc" not in c and FINE_TUNING not in c]
     outputs = [run_doc_command(command, workspace) for command in coco]
 
     run = workspace / "runs" / "my_coco"
@@ -207,3 +208,20 @@ def test_voc_folder_commands_train_and_evaluate_with_the_annotations_names(works
     assert yaml.safe_load((run / "config.yaml").read_text())["class_names"] == ["cat", "dog"]
     metrics = json.loads((run / "final_eval" / "metrics.json").read_text())
     assert {"mAP_11point", "AP_11point/cat", "AP_11point/dog"} <= set(metrics), sorted(metrics)
+
+
+def test_fine_tuning_command_starts_from_another_runs_weights_with_fresh_class_heads(workspace):
+    # Runs after the two tests above: the VOC run (2 classes) stands in for the COCO model.
+    (fine_tuning,) = [
+        c for block in doc_blocks("sh") for c in block.splitlines() if FINE_TUNING in c
+    ]
+    source = shlex.split(fine_tuning)[shlex.split(fine_tuning).index(FINE_TUNING) + 1]
+    shutil.copytree(workspace / "runs" / "my_voc", workspace / source)
+
+    output = run_doc_command(fine_tuning, workspace)
+
+    assert "another class count, so these keep their initial values" in output.stderr
+    assert "class_head1/predict/kernel" in output.stderr
+    run = workspace / "runs" / "my_coco_finetuned"
+    assert yaml.safe_load((run / "config.yaml").read_text())["train"]["init_checkpoint"] == source
+    assert any(name.startswith("ckpt-") for name in os.listdir(run))

@@ -49,6 +49,19 @@ def test_conversions_to_absolute_pixels_clip_to_the_image():
     )
 
 
+def test_conversions_keep_boxes_past_the_border_without_clipping():
+    boxes_yxyx = np.array([[-0.1, 0.9, 0.2, 1.2]])
+    size_hw = (200, 400)
+    np.testing.assert_allclose(
+        yxyx_normalized_to_xyxy_abs(boxes_yxyx, size_hw, clip_to_image=False),
+        [[360, -20, 480, 40]],
+    )
+    np.testing.assert_allclose(
+        yxyx_normalized_to_xywh_abs(boxes_yxyx, size_hw, clip_to_image=False),
+        [[360, -20, 120, 60]],
+    )
+
+
 def test_category_ids_map_labels_or_pass_them_through():
     np.testing.assert_array_equal(to_category_ids([1, 3, 2], (5, 17, 90)), [5, 90, 17])
     np.testing.assert_array_equal(to_category_ids([1, 3, 2], None), [1, 3, 2])

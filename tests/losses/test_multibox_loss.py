@@ -1,6 +1,7 @@
 """The two-stage multibox loss against the NumPy reference, hand-made cases and MirroredStrategy."""
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ import tensorflow as tf
 from losses_reference import encode, reference_losses, smooth_l1
 
 from efgrnet_tf.boxes.anchors import generate_anchors
-from efgrnet_tf.config import AnchorConfig, ExperimentConfig, LossConfig
+from efgrnet_tf.config import AnchorConfig, ExperimentConfig, LossConfig, load_config
 from efgrnet_tf.losses.multibox_loss import compute_losses
 
 NUM_CLASSES = 4
@@ -242,3 +243,93 @@ def test_loss_config_rejects_invalid_values():
         LossConfig(negatives_for_images_without_positives=-1)
     with pytest.raises(ValueError):
         LossConfig(positive_iou_threshold=1.5)
+
+
+# 48 disjoint 0.1 x 0.1 anchors on an 8 x 6 grid: a box equal to anchor 0 has exactly one
+# positive (IoU 1; every other IoU is 0) and 47 candidate negatives in both stages.
+GRID_ANCHORS = np.array(
+    [[(i + 0.5) / 8, (j + 0.5) / 6, 0.1, 0.1] for j in range(6) for i in range(8)], np.float32
+)
+CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "configs")
+OURS, AUTHORS_CODE = "coco_vgg16_320.yaml", "deviations/coco_vgg16_320_authors_code.yaml"
+
+
+def _uniform_outputs(batch_size, num_classes=81):
+    """All-zero heads: every anchor's cross-entropy is log 2 (stage 1) or log C (stage 2), no
+    anchor is filtered (P(fg) = 0.5) and the refined anchors are the anchors."""
+    num_anchors = len(GRID_ANCHORS)
+    return {
+        "box_deltas": np.zeros([batch_size, num_anchors, 4], np.float32),
+        "class_logits": np.zeros([batch_size, num_anchors, num_classes], np.float32),
+        "objectness_deltas": np.zeros([batch_size, num_anchors, 4], np.float32),
+        "objectness_logits": np.zeros([batch_size, num_anchors, 2], np.float32),
+    }
+
+
+def _labels(*images_have_a_box):
+    """One row per image: a box on anchor 0 (class 5) or only padding."""
+    anchor0_yxyx = [1 / 12 - 0.05, 1 / 16 - 0.05, 1 / 12 + 0.05, 1 / 16 + 0.05]
+    boxes = [[anchor0_yxyx if has else [0, 0, 0, 0]] for has in images_have_a_box]
+    return {
+        "boxes": np.array(boxes, np.float32),
+        "classes": np.array([[5 if has else -1] for has in images_have_a_box], np.int32),
+        "is_crowd": np.zeros([len(images_have_a_box), 1], bool),
+    }
+
+
+@pytest.mark.parametrize(
+    "config, images_have_a_box, kept_anchors",
+    [
+        # One positive and its 3 negatives; the image without boxes keeps 3 x 0 in the
+        # authors' rule and 45 in ours.
+        (AUTHORS_CODE, (True, False), 1 + 3),
+        (OURS, (True, False), 1 + 3 + 45),
+        # No positive in the whole batch: both keep 45 per image (divided by 1, not 0).
+        (AUTHORS_CODE, (False, False), 45 + 45),
+        (OURS, (False, False), 45 + 45),
+    ],
+)
+def test_images_without_positives_by_hand(config, images_have_a_box, kept_anchors):
+    cfg = load_config(os.path.join(CONFIGS, config))
+    outputs, labels = _uniform_outputs(len(images_have_a_box)), _labels(*images_have_a_box)
+    losses = compute_losses(outputs, labels, GRID_ANCHORS, cfg)
+    # One positive (or none): the divisor is 1 either way.
+    assert float(losses["objectness_classification"]) == pytest.approx(kept_anchors * math.log(2))
+    assert float(losses["final_classification"]) == pytest.approx(kept_anchors * math.log(81))
+    # The box is anchor 0 itself: zero deltas are its targets (up to float32 rounding).
+    assert float(losses["objectness_localization"]) == pytest.approx(0.0, abs=1e-9)
+    assert float(losses["final_localization"]) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_batch_scope_counts_positives_over_the_global_batch(two_replica_strategy):
+    # Replica 1 sees only the image without boxes; the global batch has a positive, so that
+    # image keeps no negatives, as on one device.
+    cfg = ExperimentConfig(loss=LossConfig(negatives_without_positives_scope="batch"))
+    outputs, labels = _uniform_outputs(2), _labels(True, False)
+    strategy = two_replica_strategy
+
+    def share(values):
+        return strategy.experimental_distribute_values_from_function(
+            lambda ctx: {k: v[ctx.replica_id_in_sync_group :][:1] for k, v in values.items()}
+        )
+
+    @tf.function
+    def replica_losses(o, lab):
+        return strategy.run(lambda oo, ll: compute_losses(oo, ll, GRID_ANCHORS, cfg), args=(o, lab))
+
+    per_replica = replica_losses(share(outputs), share(labels))
+    summed = strategy.reduce("SUM", per_replica["final_classification"], axis=None)
+    assert float(summed) == pytest.approx(4 * math.log(81), rel=1e-6)
+
+
+@pytest.mark.parametrize("boxes_anywhere", [True, False])
+def test_batch_scope_is_the_per_image_rule_with_0_or_the_count(boxes_anywhere):
+    outputs, labels, anchors = _random_batch(seed=7)
+    if not boxes_anywhere:
+        labels = {**labels, "classes": np.full_like(labels["classes"], -1)}
+    cfg = _cfg(negatives_without_positives_scope="batch")
+    per_image = _cfg(negatives_for_images_without_positives=0 if boxes_anywhere else 45)
+    _assert_losses_close(
+        compute_losses(outputs, labels, anchors, cfg),
+        reference_losses(outputs, labels, anchors, per_image),
+    )

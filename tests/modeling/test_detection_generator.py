@@ -140,3 +140,13 @@ def test_postprocess_config_rejects_invalid_values():
         PostprocessConfig(nms_iou_threshold=0.0)
     with pytest.raises(ValueError):
         PostprocessConfig(max_detections=0)
+
+
+@pytest.mark.parametrize("clip_boxes, expected_xmax", [(True, 1.0), (False, 1.05)])
+def test_clip_boxes_switch_clips_to_the_image_or_keeps_the_decoded_box(clip_boxes, expected_xmax):
+    anchors = np.array([[0.95, 0.5, 0.2, 0.2]], np.float32)  # x 0.85..1.05
+    outputs = _outputs([[[0.1, 0.9]]], foreground_probs=[[0.9]])
+    detections = decode_detections(outputs, anchors, _cfg(clip_boxes=clip_boxes))
+    np.testing.assert_allclose(
+        detections["detection_boxes"][0, 0], [0.4, 0.85, 0.6, expected_xmax], atol=1e-6
+    )

@@ -28,15 +28,18 @@ def test_dedicated_flags_win_over_overrides(config_file):
         ["train.mixed_precision=false"],
         mixed_precision=True,
         pretrained_backbone="/weights/vgg16: imagenet.h5",
+        init_checkpoint="/runs/coco: 320/ckpt-7",
     )
     assert cfg.train.mixed_precision is True
     assert cfg.model.pretrained_backbone == "/weights/vgg16: imagenet.h5"
+    assert cfg.train.init_checkpoint == "/runs/coco: 320/ckpt-7"
 
 
 def test_unset_dedicated_flags_keep_the_config_values(config_file):
     cfg = config_from_flags(config_file, ["train.mixed_precision=true"])
     assert cfg.train.mixed_precision is True
     assert cfg.model.pretrained_backbone == ""
+    assert cfg.train.init_checkpoint == ""
 
 
 def test_unknown_override_key_is_refused(config_file):
