@@ -49,7 +49,9 @@ def draw_boxes(
 
     A box covers the pixels `round(xmin * W) .. round(xmax * W) - 1` (likewise rows), so a box
     of the whole image outlines the border pixels. The label (`box_label`) sits on a filled
-    strip just above the box, or inside its top edge when there is no room above.
+    strip placed by `place_labels`: just above the box when there is room, else inside or
+    below it, never on a label drawn before it (boxes come best first, so the best keep the
+    spot above).
 
     Args:
       image: uint8 `[H, W, 3]` RGB array or a PIL image (converted to RGB).
@@ -72,21 +74,73 @@ def draw_boxes(
     width, height = canvas.size
     draw = ImageDraw.Draw(canvas)
     font = ImageFont.load_default()
+    outlines, texts = [], []
     for i, (ymin, xmin, ymax, xmax) in enumerate(boxes):
         left, right = round(xmin * width), round(xmax * width) - 1
         top, bottom = round(ymin * height), round(ymax * height) - 1
         if right < left or bottom < top:
             continue
-        color = class_color(class_ids[i])
-        draw.rectangle((left, top, right, bottom), outline=color, width=line_width)
-        text = box_label(class_ids[i], None if scores is None else float(scores[i]), class_names)
-        _draw_label(draw, font, text, left, top, color)
+        outlines.append((i, (left, top, right, bottom)))
+        texts.append(
+            box_label(class_ids[i], None if scores is None else float(scores[i]), class_names)
+        )
+    for i, outline in outlines:
+        draw.rectangle(outline, outline=class_color(class_ids[i]), width=line_width)
+    text_boxes = [draw.textbbox((0, 0), text, font=font) for text in texts]
+    label_sizes = [(r - x + 2, b - y + 2) for x, y, r, b in text_boxes]
+    strips = place_labels([o for _, o in outlines], label_sizes, (width, height))
+    for (i, _), text, (x, y, _, _), strip in zip(outlines, texts, text_boxes, strips, strict=True):
+        draw.rectangle(strip, fill=class_color(class_ids[i]))
+        draw.text((strip[0] + 1 - x, strip[1] + 1 - y), text, fill=(0, 0, 0), font=font)
     return canvas
 
 
-def _draw_label(draw, font, text: str, left: int, top: int, color) -> None:
-    text_left, text_top, text_right, text_bottom = draw.textbbox((0, 0), text, font=font)
-    text_width, text_height = text_right - text_left + 2, text_bottom - text_top + 2
-    strip_top = top - text_height if top >= text_height else top
-    draw.rectangle((left, strip_top, left + text_width, strip_top + text_height), fill=color)
-    draw.text((left + 1 - text_left, strip_top + 1 - text_top), text, fill=(0, 0, 0), font=font)
+def place_labels(
+    boxes_ltrb: Sequence[tuple[int, int, int, int]],
+    label_sizes_wh: Sequence[tuple[int, int]],
+    image_size_wh: tuple[int, int],
+) -> list[tuple[int, int, int, int]]:
+    """Where the label of each box goes: `(left, top, right, bottom)`, inclusive pixels.
+
+    Labels are placed in order, each at the first spot that stays in the image and overlaps
+    no label placed before it: above the box (left-aligned, touching its top edge), inside
+    below the top edge, below the box, inside above the bottom edge, then rows ever farther
+    from the box. When every row is taken, the label goes above the box (or at the image's
+    top) anyway. Labels are shifted left to fit the image's width.
+
+    Args:
+      boxes_ltrb: pixel boxes `(left, top, right, bottom)`, inclusive.
+      label_sizes_wh: `(width, height)` of each label in pixels.
+      image_size_wh: `(W, H)`.
+    """
+    image_width, image_height = image_size_wh
+    placed = np.zeros((0, 4), np.int64)
+    strips = []
+    for (left, top, _, bottom), (width, height) in zip(boxes_ltrb, label_sizes_wh, strict=True):
+        x = max(0, min(left, image_width - width))
+        near = (top - height, top, bottom + 1, bottom - height + 1)
+        rows = range(0, image_height - height + 1, max(1, height // 2))
+        farther = sorted(rows, key=lambda y, above=near[0]: abs(y - above))
+        candidates = [y for y in (*near, *farther) if 0 <= y <= image_height - height]
+        chosen = max(0, near[0])
+        for y in candidates:
+            if not _overlaps_any((x, y, x + width - 1, y + height - 1), placed):
+                chosen = y
+                break
+        strip = (x, chosen, x + width - 1, chosen + height - 1)
+        placed = np.vstack([placed, strip])
+        strips.append(strip)
+    return strips
+
+
+def _overlaps_any(rect: tuple[int, int, int, int], others: np.ndarray) -> bool:
+    """Whether inclusive `rect` shares a pixel with any row of `others` `[n, 4]`."""
+    left, top, right, bottom = rect
+    return bool(
+        np.any(
+            (others[:, 0] <= right)
+            & (left <= others[:, 2])
+            & (others[:, 1] <= bottom)
+            & (top <= others[:, 3])
+        )
+    )

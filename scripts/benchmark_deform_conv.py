@@ -4,29 +4,46 @@ For each shape (batch 4, 3x3 kernel, 256 output channels, padding = dilation, st
 uniform in [-2, 2]) it prints the median time of the compiled op (`custom_op`), the pure-TF
 twin in eager mode and under `jit_compile=True`, and `tf.nn.conv2d` of the same shape and
 dilation, forward and forward+backward (gradients with respect to every input), with the ratio
-to conv2d and the speed-up of the custom op over each other implementation. The targets of
-issue 2 on the 2-core CPU: custom op forward <= 2x conv2d, forward+backward <= 3x conv2d, and
->= 5x faster than pure TF forward+backward.
+to conv2d, the forward's achieved GFLOP/s (2 x batch x Ho x Wo x 9 x C x O, the FLOPs of the
+conv of the same shape) and the speed-up of the custom op over each other implementation. The
+custom op runs the CPU engine variant `EFGRNET_CPU_ENGINE` names (default: the fastest the CPU
+supports; custom_ops/README.md). The targets of issue 2 on the 2-core CPU: custom op forward
+<= 2x conv2d, forward+backward <= 3x conv2d, and >= 5x faster than pure TF forward+backward.
 
     python scripts/benchmark_deform_conv.py                 # CPU, then GPU when there is one
     python scripts/benchmark_deform_conv.py --device cpu --runs 9
     python scripts/benchmark_deform_conv.py --device gpu --batch 32 --dtype float16
     python scripts/benchmark_deform_conv.py --device cpu --channel_divisor 16 --runs 1  # quick
     python scripts/benchmark_deform_conv.py --device cpu --dtype bfloat16  # AMX/AVX512-BF16 only
+    EFGRNET_CPU_ENGINE=baseline python scripts/benchmark_deform_conv.py --device cpu
 """
 
-import argparse
 import os
 import statistics
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# First: loads TensorFlow without its C++ start-up lines (efgrnet_tf.cli.tf_startup).
+from efgrnet_tf.cli import launch
 
+# isort: split
 import numpy as np
 import tensorflow as tf
+from absl import app, flags
 
 from efgrnet_tf.modeling.precision import cpu_bfloat16_flags
 from efgrnet_tf.ops import custom_op_library, deform_conv2d
+from efgrnet_tf.user_errors import UserInputError
+
+_DEVICE = flags.DEFINE_enum(
+    "device", "auto", ["auto", "cpu", "gpu"], "auto: the CPU, then the GPU when there is one."
+)
+_BATCH = flags.DEFINE_integer("batch", 4, "Batch size.")
+_RUNS = flags.DEFINE_integer("runs", 5, "Timed runs; the median is shown.")
+_WARMUP = flags.DEFINE_integer("warmup", 2, "Untimed runs first.")
+_DTYPE = flags.DEFINE_enum("dtype", "float32", ["float32", "float16", "bfloat16"], "Data type.")
+_CHANNEL_DIVISOR = flags.DEFINE_integer(
+    "channel_divisor", 1, "Divide every channel count by this (quick runs)."
+)
 
 # (name, channels, spatial size, dilation): the FGRM inputs at strides 8, 16 and 32.
 FGRM_SHAPES_320 = (
@@ -112,7 +129,7 @@ def benchmark(device, batch, runs, warmup, dtype="float32", channel_divisor=1, s
     out_channels = OUT_CHANNELS // channel_divisor
     print(f"\n== {device} ({batch} images, {dtype}, 3x3 kernel, {out_channels} output channels) ==")
     header = (
-        f"{'shape':<30} {'implementation':<15} {'fwd ms':>9} {'x conv2d':>9} "
+        f"{'shape':<30} {'implementation':<15} {'fwd ms':>9} {'x conv2d':>9} {'GFLOP/s':>8} "
         f"{'fwd+bwd ms':>11} {'x conv2d':>9} {'custom speed-up fwd / fwd+bwd':>31}"
     )
     print(header)
@@ -132,6 +149,7 @@ def benchmark(device, batch, runs, warmup, dtype="float32", channel_divisor=1, s
             }
         label = f"{name}: {channels}ch {size}x{size} d{dilation}"
         conv_fwd, conv_bwd = results["conv2d"]
+        forward_gflop = 2 * batch * size * size * 9 * channels * out_channels / 1e9
         custom = results.get("custom_op")
         for impl, (fwd, bwd) in results.items():
             speedup = ""
@@ -139,41 +157,37 @@ def benchmark(device, batch, runs, warmup, dtype="float32", channel_divisor=1, s
                 speedup = f"{fwd / custom[0]:.1f}x / {bwd / custom[1]:.1f}x"
             print(
                 f"{label:<30} {impl:<15} {fwd:>9.1f} {fwd / conv_fwd:>8.2f}x "
+                f"{forward_gflop / (fwd / 1e3):>8.1f} "
                 f"{bwd:>11.1f} {bwd / conv_bwd:>8.2f}x {speedup:>31}"
             )
             label = ""
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
-    parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--runs", type=int, default=5, help="timed runs; the median is shown")
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32")
-    parser.add_argument(
-        "--channel_divisor", type=int, default=1, help="divide every channel count (quick runs)"
-    )
-    args = parser.parse_args()
-
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     if custom_op_library.load_deform_conv_library() is None:
         print(f"custom op unavailable: {custom_op_library.library_load_error()}")
     have_gpu = bool(tf.config.list_logical_devices("GPU"))
     devices = []
-    if args.device in ("auto", "cpu"):
-        if args.dtype == "bfloat16" and not cpu_bfloat16_flags():
+    if _DEVICE.value in ("auto", "cpu"):
+        if _DTYPE.value == "bfloat16" and not cpu_bfloat16_flags():
             # Emulated bfloat16 is slower than float32: its rows would compare nothing useful.
             print("this CPU has neither AMX-BF16 nor AVX512-BF16: bfloat16 CPU rows skipped")
         else:
             devices.append("/CPU:0")
-    if args.device == "gpu" or (args.device == "auto" and have_gpu):
+    if _DEVICE.value == "gpu" or (_DEVICE.value == "auto" and have_gpu):
         if not have_gpu:
-            raise SystemExit("--device gpu: no GPU visible to TensorFlow")
+            raise UserInputError("--device gpu: no GPU visible to TensorFlow")
         devices.append("/GPU:0")
+    engine = os.environ.get("EFGRNET_CPU_ENGINE") or "the fastest supported"
     print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, devices {devices}")
+    print(f"custom op CPU engine: {engine}")
     for device in devices:
-        benchmark(device, args.batch, args.runs, args.warmup, args.dtype, args.channel_divisor)
+        benchmark(
+            device, _BATCH.value, _RUNS.value, _WARMUP.value, _DTYPE.value, _CHANNEL_DIVISOR.value
+        )
 
 
 if __name__ == "__main__":
-    main()
+    launch.run_tool(main, [__name__])

@@ -1,11 +1,17 @@
 """Images per second of the training input pipeline (full augmentation), per CPU core.
 
-    python scripts/benchmark_input.py [--num_images=300] [--sizes=320,512] [--threads=1]
+    python scripts/benchmark_input.py [--num_images=300] [--sizes=320,512] [--threads=1] \
+        [--variants=authors,no_aspect_jitter,ssd_pytorch] [--repeats=3]
 
 Writes `--num_images` synthetic-shapes JPEGs of VOC size (500 x 375) with VOC XML annotations
 to a temporary VOCdevkit folder, then reads them through the `voc_folder` source with the full
-SSD augmentation and batching, on a private thread pool of `--threads` threads (1 = the
-per-core number). The first batches (tracing, warm-up) are not timed.
+augmentation and batching, on a private thread pool of `--threads` threads (1 = the per-core
+number). The first batches (tracing, warm-up) are not timed.
+
+Each augmentation variant (`VARIANTS`: the defaults, i.e. the authors' rules; the same without
+the expand's canvas aspect jitter; the ssd.pytorch rules this project used before) is timed in
+the same process, in `--repeats` interleaved slices, so a shared machine's load affects them
+alike; the median over slices of the ratio to the first variant is the number to compare.
 """
 
 from __future__ import annotations
@@ -13,7 +19,13 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 
+# First: loads TensorFlow without its C++ start-up lines (efgrnet_tf.cli.tf_startup).
+from efgrnet_tf.cli import launch
+
+# isort: split
+import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
@@ -23,9 +35,28 @@ from efgrnet_tf.data.pipeline import build_train_dataset
 
 _NUM_IMAGES = flags.DEFINE_integer("num_images", 300, "JPEGs to write.")
 _SIZES = flags.DEFINE_list("sizes", ["320", "512"], "Model input sizes to measure.")
+flags.register_validator(
+    "sizes", lambda sizes: all(s.isdigit() for s in sizes), "--sizes takes whole numbers"
+)
 _THREADS = flags.DEFINE_integer("threads", 1, "Threads of the pipeline's private pool.")
 _BATCH = flags.DEFINE_integer("batch_size", 32, "Batch size.")
-_SECONDS = flags.DEFINE_float("seconds", 20.0, "Timed duration per size.")
+_SECONDS = flags.DEFINE_float("seconds", 20.0, "Timed duration per size and variant.")
+_REPEATS = flags.DEFINE_integer("repeats", 3, "Interleaved timing slices per variant.")
+
+# `data.augmentation` overrides of each variant.
+VARIANTS = {
+    "authors": {},
+    "no_aspect_jitter": {"expand_aspect_jitter": False},
+    "ssd_pytorch": {
+        "expand_probability": 0.5,
+        "expand_aspect_jitter": False,
+        "hue_max_delta_degrees": 18.0,
+        "contrast_before_hsv": False,
+        "channel_swap": True,
+        "crop_max_rounds": 4,
+    },
+}
+_VARIANTS = flags.DEFINE_list("variants", list(VARIANTS), "Augmentation variants to time.")
 
 _HEIGHT, _WIDTH = 375, 500
 
@@ -59,8 +90,8 @@ def write_voc_folder(root: str, num_images: int) -> None:
         f.write("\n".join(names) + "\n")
 
 
-def measure(root: str, image_size: int) -> float:
-    """Images per second of `build_train_dataset` on the folder at `image_size`."""
+def batches(root: str, image_size: int, augmentation: dict) -> Iterator[dict]:
+    """`build_train_dataset` on the folder at `image_size`, warmed up (traced, buffers full)."""
     cfg = config_from_dict(
         {
             "data": {
@@ -68,6 +99,7 @@ def measure(root: str, image_size: int) -> float:
                 "train_paths": [root],
                 "train_splits": ["trainval"],
                 "shuffle_buffer": 512,
+                "augmentation": augmentation,
             },
             "model": {"image_size": image_size},
             "train": {"global_batch_size": _BATCH.value},
@@ -79,23 +111,40 @@ def measure(root: str, image_size: int) -> float:
     iterator = iter(build_train_dataset(cfg).with_options(options))
     for _ in range(3):
         next(iterator)
+    return iterator
+
+
+def timed_images(iterator: Iterator[dict], seconds: float) -> tuple[int, float]:
+    """(images, elapsed seconds) read from `iterator` in about `seconds`."""
     start, images = time.perf_counter(), 0
-    while time.perf_counter() - start < _SECONDS.value:
+    while time.perf_counter() - start < seconds:
         images += int(next(iterator)["images"].shape[0])
-    return images / (time.perf_counter() - start)
+    return images, time.perf_counter() - start
 
 
 def main(argv):
-    del argv
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     with tempfile.TemporaryDirectory() as root:
         write_voc_folder(root, _NUM_IMAGES.value)
         for size in _SIZES.value:
-            rate = measure(root, int(size))
-            print(
-                f"input size {size}: {rate:.1f} images/s with {_THREADS.value} thread(s) "
-                f"= {rate / _THREADS.value:.1f} images/s/core"
-            )
+            iterators = {name: batches(root, int(size), VARIANTS[name]) for name in _VARIANTS.value}
+            # rates[name][k]: images/s of variant `name` in interleaved slice k.
+            rates = {name: [] for name in iterators}
+            for _ in range(_REPEATS.value):
+                for name, iterator in iterators.items():
+                    images, elapsed = timed_images(iterator, _SECONDS.value / _REPEATS.value)
+                    rates[name].append(images / elapsed)
+            first = rates[_VARIANTS.value[0]]
+            for name, slices in rates.items():
+                rate = float(np.mean(slices))
+                ratio = float(np.median(np.divide(slices, first)))
+                print(
+                    f"input size {size}, {name}: {rate:.1f} images/s with {_THREADS.value} "
+                    f"thread(s) = {rate / _THREADS.value:.1f} images/s/core; median ratio to "
+                    f"{_VARIANTS.value[0]} over {_REPEATS.value} interleaved slices {ratio:.3f}"
+                )
 
 
 if __name__ == "__main__":
-    app.run(main)
+    launch.run_tool(main, [__name__])

@@ -13,17 +13,18 @@ each reports its fastest round, so load from other processes on a shared machine
 measurements alike instead of whichever happened to run during it.
 
     python scripts/benchmark_model.py                         # VGG16, 320 and 512, full width
-    python scripts/benchmark_model.py --sizes 128 --width_multiplier 0.25 --rounds 2   # quick
+    python scripts/benchmark_model.py --sizes=128 --width_multiplier=0.25 --rounds=2   # quick
 """
 
-import argparse
-import os
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# First: loads TensorFlow without its C++ start-up lines (efgrnet_tf.cli.tf_startup).
+from efgrnet_tf.cli import launch
 
+# isort: split
 import keras
 import tensorflow as tf
+from absl import app, flags
 
 import efgrnet_tf
 from efgrnet_tf.config import config_from_dict
@@ -32,21 +33,21 @@ from efgrnet_tf.modeling.flops import count_flops
 VARIANTS = (("efgrnet", {}), ("ssd", {"feature_enrichment": False, "cascade": False}))
 
 
-def _parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[320, 512])
-    parser.add_argument("--backbone", choices=["vgg16", "resnet101"], default="vgg16")
-    parser.add_argument("--width_multiplier", type=float, default=1.0)
-    parser.add_argument("--num_classes", type=int, default=21)
-    parser.add_argument("--throughput_batch", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=5, help="timed rounds (best one counts)")
-    parser.add_argument("--matmul_size", type=int, default=4096)
-    parser.add_argument(
-        "--deform_conv_implementation", choices=["auto", "custom_op", "pure_tf"], default="auto"
-    )
-    parser.add_argument("--mixed_precision", action="store_true", help="mixed_float16 policy")
-    parser.add_argument("--jit_compile", action="store_true", help="XLA-compile the forward")
-    return parser.parse_args()
+flags.DEFINE_list("sizes", ["320", "512"], "Model input sizes, comma-separated.")
+flags.register_validator(
+    "sizes", lambda sizes: all(s.isdigit() for s in sizes), "--sizes takes whole numbers"
+)
+flags.DEFINE_enum("backbone", "vgg16", ["vgg16", "resnet101"], "Backbone.")
+flags.DEFINE_float("width_multiplier", 1.0, "model.width_multiplier.")
+flags.DEFINE_integer("num_classes", 21, "model.num_classes (with background).")
+flags.DEFINE_integer("throughput_batch", 8, "Batch size of the throughput measurement.")
+flags.DEFINE_integer("rounds", 5, "Timed rounds (the best one counts).")
+flags.DEFINE_integer("matmul_size", 4096, "Side of the square matmul giving the peak.")
+flags.DEFINE_enum(
+    "deform_conv_implementation", "auto", ["auto", "custom_op", "pure_tf"], "Deformable conv."
+)
+flags.DEFINE_bool("mixed_precision", False, "mixed_float16 policy.")
+flags.DEFINE_bool("jit_compile", False, "XLA-compile the forward pass.")
 
 
 def _seconds(fn):
@@ -110,8 +111,10 @@ def _benchmark_size(size, args):
     return rows
 
 
-def main():
-    args = _parse_args()
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    args = flags.FLAGS
     if args.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
     devices = [d.device_type for d in tf.config.list_logical_devices()]
@@ -129,7 +132,7 @@ def main():
     print(header)
     print("-" * len(header))
     targets = []
-    for size in args.sizes:
+    for size in (int(size) for size in args.sizes):
         rows = _benchmark_size(size, args)
         for variant, r in rows.items():
             print(
@@ -156,4 +159,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    launch.run_tool(main, [__name__])

@@ -10,22 +10,23 @@ from __future__ import annotations
 
 from absl import app, flags
 
-from efgrnet_tf.config import load_config
+from efgrnet_tf.cli import config_flags, launch
 from efgrnet_tf.data.convert import convert_split
 
-_CONFIG = flags.DEFINE_string("config", None, "Experiment YAML naming the source.", required=True)
-_OVERRIDES = flags.DEFINE_multi_string("override", [], "Config overrides key=value.")
+config_flags.define_config_flags("Experiment YAML naming the source.")
 _SPLIT = flags.DEFINE_enum("split", "train", ["train", "eval"], "Which split to convert.")
-_OUTPUT_PREFIX = flags.DEFINE_string("output_prefix", None, "Shard path prefix.", required=True)
+_OUTPUT_PREFIX = flags.DEFINE_string("output_prefix", None, "Shard path prefix.")
 _NUM_SHARDS = flags.DEFINE_integer("num_shards", 16, "Number of shard files.")
 
 
 def main(argv):
-    del argv
-    cfg = load_config(_CONFIG.value, _OVERRIDES.value)
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    cfg = config_flags.config_from_flags()
     count = convert_split(cfg, _SPLIT.value, _OUTPUT_PREFIX.value, _NUM_SHARDS.value)
     print(f"wrote {count} records to {_OUTPUT_PREFIX.value}-*-of-{_NUM_SHARDS.value:05d}.tfrecord")
 
 
 if __name__ == "__main__":
-    app.run(main)
+    flags.mark_flags_as_required(["config", "output_prefix"])
+    launch.run_tool(main, [__name__, config_flags.MODULE])

@@ -162,11 +162,11 @@ def step_benchmark_model(args, out_dir):
     """scripts/benchmark_model.py, float32 / mixed_float16, with and without XLA."""
     script = os.path.join("scripts", "benchmark_model.py")
     if args.quick:
-        sizes = ["--sizes", "128", "--width_multiplier", "0.25", "--throughput_batch", "2"]
+        sizes = ["--sizes=128", "--width_multiplier", "0.25", "--throughput_batch", "2"]
         sizes += ["--rounds", "1", "--matmul_size", "256"]
         variants = ([],)
     else:
-        sizes = ["--sizes", "320", "512", "--throughput_batch", "32", "--rounds", "5"]
+        sizes = ["--sizes=320,512", "--throughput_batch", "32", "--rounds", "5"]
         variants = (
             [],
             ["--mixed_precision"],

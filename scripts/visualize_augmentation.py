@@ -3,8 +3,10 @@
     python scripts/visualize_augmentation.py --output=/tmp/augmented.png \
         [--config=configs/voc_vgg16_320.yaml] [--override=data.seed=3] [--num_images=16]
 
-Without `--config` the embedded synthetic shapes set is used. Boxes must sit on the objects:
-this is the visual check that augmentation moves boxes with the pixels.
+Without `--config` the embedded synthetic shapes set is used, with the default augmentation
+(the authors' rules, docs/design.md "Training augmentation"); overrides show a switch, e.g.
+`--override=data.augmentation.expand_aspect_jitter=false`. Boxes must sit on the objects: this
+is the visual check that augmentation moves boxes with the pixels.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import math
 import numpy as np
 import PIL.Image
 import PIL.ImageDraw
-from absl import app, flags
+from absl import flags
 
+from efgrnet_tf.cli import launch
 from efgrnet_tf.config import ExperimentConfig, load_config
 from efgrnet_tf.data.info import dataset_info
 from efgrnet_tf.data.pipeline import build_train_dataset
@@ -66,4 +69,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    launch.run_tool(main, [__name__])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from efgrnet_tf.visualization import box_label, class_color, draw_boxes
+from efgrnet_tf.visualization import box_label, class_color, draw_boxes, place_labels
 
 
 def is_color(pixels: np.ndarray, color) -> np.ndarray:
@@ -52,3 +52,40 @@ def test_label_moves_inside_when_the_box_touches_the_top():
 def test_mismatched_lengths_are_rejected():
     with pytest.raises(ValueError, match="2 boxes, 1 class ids"):
         draw_boxes(np.zeros((4, 4, 3), np.uint8), np.zeros((2, 4)), [1])
+
+
+def rectangles_overlap(a, b) -> bool:
+    """Whether two inclusive `(left, top, right, bottom)` rectangles share a pixel."""
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def test_labels_of_overlapping_boxes_do_not_cover_each_other():
+    # Three boxes sharing their top-left region: all labels would sit above the same corner.
+    boxes = [(40, 40, 120, 100), (42, 41, 110, 90), (45, 44, 130, 95)]
+    strips = place_labels(boxes, [(60, 12)] * 3, (200, 150))
+    assert strips[0] == (40, 28, 99, 39)  # the first (best) keeps the spot above its box
+    for i in range(3):
+        left, top, right, bottom = strips[i]
+        assert left >= 0 and right < 200 and top >= 0 and bottom < 150
+        assert right - left + 1 == 60 and bottom - top + 1 == 12
+        for j in range(i):
+            assert not rectangles_overlap(strips[i], strips[j]), (i, j, strips)
+
+
+def test_drawn_labels_of_two_overlapping_boxes_stay_apart():
+    # Two boxes with the same top-left corner (rows 60.., columns 40..) on a black image. Drawn
+    # on one spot, the second label would hide the first; both must show as strips: rows where
+    # the class colour fills much of columns 42..99 (right of the boxes' left edges).
+    image = np.zeros((120, 160, 3), np.uint8)
+    boxes = [[0.5, 0.25, 0.9, 0.75], [0.5, 0.25, 0.8, 0.6]]
+    drawn = np.asarray(draw_boxes(image, boxes, [1, 2], [0.9, 0.8], {1: "cat", 2: "dog"}))
+    for class_id in (1, 2):
+        filled = is_color(drawn[:, 42:100], class_color(class_id)).sum(axis=1)
+        strip_rows = np.nonzero(filled >= 15)[0]
+        assert len(strip_rows) >= 8, (class_id, strip_rows)
+
+
+def test_labels_fit_the_image_when_boxes_touch_its_edges():
+    strips = place_labels([(150, 0, 199, 99), (0, 80, 50, 99)], [(60, 12), (40, 12)], (200, 100))
+    assert strips[0] == (140, 0, 199, 11)  # shifted left, inside below the top edge
+    assert strips[1] == (0, 68, 39, 79)  # above its box

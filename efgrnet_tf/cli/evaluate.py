@@ -4,11 +4,15 @@
         --output_dir runs/voc320/eval [--split voc/2007:test] [--per_class]
     efgrnet-evaluate --config configs/coco_vgg16_320.yaml --saved_model exports/efgrnet \
         --output_dir exports/eval --override eval.metric=coco
+    efgrnet-evaluate --config configs/coco_resnet101_512_ms.yaml --checkpoint runs/coco512 \
+        --output_dir runs/coco512/eval_ms --tta
 
 Computes `eval.metric` of the config (VOC: 11-point and area mAP; COCO: the 12 COCOeval
 numbers), logs the table and writes `metrics.json` (and `coco_results.json` for COCO) into
-`--output_dir`. The flags are defined by `define_flags` when `run()` starts, so importing this
-module defines none (several entry points can live in one process, e.g. in tests).
+`--output_dir`. With `--tta`, each original image is detected at the sizes of the config's
+`tta:` section (and mirrored) and the detections merged by box voting
+(`efgrnet_tf.evaluation.tta`). The flags are defined by `define_flags` when `run()` starts, so
+importing this module defines none (several entry points can live in one process, e.g. in tests).
 """
 
 from __future__ import annotations
@@ -54,6 +58,13 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
         "Report AP per class; default: eval.per_class_table of the config.",
         flag_values=flag_values,
     )
+    flags.DEFINE_bool(
+        "tta",
+        False,
+        "Multi-size + flip inference with box voting, as the config's `tta:` section says "
+        "(needs --checkpoint).",
+        flag_values=flag_values,
+    )
     flags.mark_flags_as_required(["config", "output_dir"], flag_values=flag_values)
     flags.mark_flags_as_mutual_exclusive(
         ["checkpoint", "saved_model"], required=True, flag_values=flag_values
@@ -73,27 +84,38 @@ def config_from_flags(flag_values: flags.FlagValues) -> ExperimentConfig:
 def evaluate_from_flags(flag_values: flags.FlagValues) -> dict[str, float]:
     """Evaluates what the parsed `flag_values` name; returns the metrics (also written)."""
     # TensorFlow loads only here, so flag and config errors are reported at once.
-    from efgrnet_tf.data.classes import resolve_classes
+    from efgrnet_tf.data.classes import label_map, resolve_classes
 
-    cfg = resolve_classes(config_from_flags(flag_values))
-    from efgrnet_tf.data.pipeline import build_eval_dataset
+    cfg = config_from_flags(flag_values)
+    if flag_values.tta:
+        if flag_values.checkpoint is None:
+            raise app.UsageError("--tta runs a training checkpoint: give --checkpoint")
+        if not cfg.tta.scales:
+            raise app.UsageError(f"--tta: {flag_values.config} has no tta.scales")
+    cfg = resolve_classes(cfg)
+    from efgrnet_tf.data.pipeline import build_eval_dataset, build_original_size_eval_dataset
     from efgrnet_tf.evaluation.detectors import (
         checkpoint_detection_fn,
         resolve_saved_model_dir,
         saved_model_detection_fn,
     )
     from efgrnet_tf.evaluation.evaluator import eval_labels, evaluate
+    from efgrnet_tf.evaluation.tta import checkpoint_tta_detector
 
-    if flag_values.checkpoint is not None:
+    dataset_fn = build_eval_dataset
+    if flag_values.tta:
+        detect, source = checkpoint_tta_detector(cfg, flag_values.checkpoint)
+        dataset_fn = build_original_size_eval_dataset
+    elif flag_values.checkpoint is not None:
         detect, source = checkpoint_detection_fn(cfg, flag_values.checkpoint)
     else:
         source = resolve_saved_model_dir(flag_values.saved_model)
-        detect = saved_model_detection_fn(source, cfg.data.mean_bgr)
+        detect = saved_model_detection_fn(source, cfg.data.mean_bgr, label_map(cfg))
     logging.info("evaluating %s on %s", source, cfg.data.eval_split or cfg.data.source)
     class_names, category_ids, annotation_file = eval_labels(cfg)
     return evaluate(
         detect,
-        build_eval_dataset(cfg),
+        dataset_fn(cfg),
         cfg,
         class_names,
         category_ids=category_ids,

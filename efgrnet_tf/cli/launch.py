@@ -69,6 +69,19 @@ def run_tool(main: Callable[[list[str]], int | None], flag_modules: Iterable[str
     app.run(_reporting_errors(main), flags_parser=_parse_flags)
 
 
+def copy_log_to_file(path: str) -> std_logging.Handler:
+    """From now on, also appends each log line the console shows to the text file `path`.
+
+    The lines keep absl's console format; TensorFlow's per-save checkpoint line is left out
+    below `--verbosity=1`, as on the console. Returns the handler (on the root logger).
+    """
+    handler = std_logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.PythonFormatter())
+    handler.addFilter(_HideCheckpointNoise())
+    std_logging.getLogger().addHandler(handler)
+    return handler
+
+
 def _make_key_flags_of_main(modules: Iterable[str]) -> None:
     """Lists the flags of `modules` under `sys.argv[0]`, the module `--helpshort` shows.
 

@@ -6,13 +6,15 @@
 A restart in the same `--model_dir` continues from its newest checkpoint; `--resume` also
 requires one to exist. `--init_checkpoint` starts a new run from another run's (or an imported)
 checkpoint's model weights: fine-tuning, e.g. to another data set and class count. Each
-(re)start's config is kept in the run folder (`config.yaml`, then `config-2.yaml`, ...).
-SIGINT (Ctrl-C) or SIGTERM finishes the step, saves a checkpoint there and exits with status
-130 (SIGINT) or 143 (SIGTERM); the same command resumes from it.
+(re)start's config is kept in the run folder (`config.yaml`, then `config-2.yaml`, ...), and
+`train.log` gets the log lines the console shows (appended on each restart; local run folders
+only). SIGINT (Ctrl-C) or SIGTERM finishes the step, saves a checkpoint there and exits with
+status 130 (SIGINT) or 143 (SIGTERM); the same command resumes from it.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Sequence
 
@@ -22,6 +24,7 @@ from efgrnet_tf.cli import config_flags, launch
 from efgrnet_tf.config import ExperimentConfig, load_config
 
 FLAGS = flags.FLAGS
+TRAIN_LOG = "train.log"
 
 
 def define_flags() -> None:
@@ -87,6 +90,11 @@ def main(argv: Sequence[str]) -> int:
         FLAGS.init_checkpoint,
         FLAGS.precision,
     )
+    if "://" in FLAGS.model_dir:
+        logging.info("no %s: %s is not a local folder", TRAIN_LOG, FLAGS.model_dir)
+    else:
+        os.makedirs(FLAGS.model_dir, exist_ok=True)
+        launch.copy_log_to_file(os.path.join(FLAGS.model_dir, TRAIN_LOG))
     logging.info("training %s into %s", cfg.name, FLAGS.model_dir)
     try:
         train_experiment(cfg, FLAGS.model_dir, FLAGS.strategy, FLAGS.resume)

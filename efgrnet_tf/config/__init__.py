@@ -13,6 +13,7 @@ from efgrnet_tf.config.loader import (
 )
 from efgrnet_tf.config.model import ModelConfig
 from efgrnet_tf.config.train import TrainConfig
+from efgrnet_tf.config.tta import TtaConfig, TtaScaleConfig
 
 __all__ = [
     "AnchorConfig",
@@ -25,6 +26,8 @@ __all__ = [
     "ModelConfig",
     "PostprocessConfig",
     "TrainConfig",
+    "TtaConfig",
+    "TtaScaleConfig",
     "config_from_dict",
     "config_to_dict",
     "load_config",

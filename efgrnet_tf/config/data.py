@@ -8,10 +8,12 @@ from typing import Literal
 
 @dataclasses.dataclass(frozen=True)
 class AugmentationConfig:
-    """SSD/RFBNet augmentation (SPEC: data and augmentation); off = eval preprocessing.
+    """Training augmentation as in the authors' `data/data_augment.py`; off = eval preprocessing.
 
     Order: min-IoU crop -> photometric -> expand -> flip -> resize -> mean subtraction ->
-    drop small boxes (`efgrnet_tf.data.augment.train_transform`).
+    drop small boxes (`efgrnet_tf.data.augment.train_transform`, docs/design.md "Training
+    augmentation"). The defaults are the authors' rules; the switches marked "ssd.pytorch"
+    give back that code's variant, which this project followed before.
     """
 
     enabled: bool = True
@@ -20,16 +22,47 @@ class AugmentationConfig:
     crop_min_ious: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)
     # Smallest crop side as a fraction of the image side.
     crop_min_scale: float = 0.3
-    # Brightness, contrast, saturation, hue, channel swap (each with probability 1/2).
+    # Rounds of (mode, 50 windows) before giving up and not cropping. 0 = until a round
+    # decides, as the authors' `while True` (a safety bound of 1000 rounds never binds: each
+    # round draws "no crop" with probability 1/7). ssd.pytorch-like cap: 4.
+    crop_max_rounds: int = 0
+    # Brightness, contrast, saturation and hue, each with probability 1/2.
     photometric: bool = True
-    # Zoom out with probability 1/2 onto a canvas up to `expand_max_ratio` times the image.
+    # Largest hue rotation: the authors' +-18 OpenCV units = +-36 degrees (ssd.pytorch: 18).
+    hue_max_delta_degrees: float = 36.0
+    # Contrast always before the HSV steps (authors); False = before or after at random
+    # (ssd.pytorch).
+    contrast_before_hsv: bool = True
+    # Random channel permutation with probability 1/2 (ssd.pytorch); the authors never swap.
+    channel_swap: bool = False
+    # Zoom out onto a mean-filled canvas `s` ~ U(1, `expand_max_ratio`) times the image.
     expand: bool = True
+    expand_probability: float = 0.6
     expand_max_ratio: float = 4.0
+    # Jitter the canvas aspect: r = sqrt(U(max(1/2, 1/s^2), min(2, s^2))), canvas s*r*W wide
+    # and s/r*H high (authors); False keeps the image's aspect (ssd.pytorch).
+    expand_aspect_jitter: bool = True
     horizontal_flip: bool = True
     # Resize with linear/cubic/area/nearest/Lanczos drawn at random; False = bilinear.
     random_interpolation: bool = True
-    # Boxes whose shorter side (normalised) is below this are dropped after augmentation.
+    # After augmentation only boxes whose shorter side (normalised) exceeds this are kept.
     min_box_side: float = 0.01
+
+    def __post_init__(self):
+        if not 0.0 <= self.expand_probability <= 1.0:
+            raise ValueError(f"expand_probability must be in [0, 1], got {self.expand_probability}")
+        if self.expand_max_ratio < 1.0:
+            raise ValueError(f"expand_max_ratio must be >= 1, got {self.expand_max_ratio}")
+        if self.crop_max_rounds < 0:
+            raise ValueError(
+                f"crop_max_rounds must be >= 0 (0 = until decided), got {self.crop_max_rounds}"
+            )
+        if not 0.0 < self.crop_min_scale <= 1.0:
+            raise ValueError(f"crop_min_scale must be in (0, 1], got {self.crop_min_scale}")
+        if not 0.0 <= self.hue_max_delta_degrees <= 180.0:
+            raise ValueError(
+                f"hue_max_delta_degrees must be in [0, 180], got {self.hue_max_delta_degrees}"
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +94,10 @@ class DataConfig:
     max_boxes: int = 100
     mean_bgr: tuple[float, float, float] = (104.0, 117.0, 123.0)
     augmentation: AugmentationConfig = dataclasses.field(default_factory=AugmentationConfig)
+    # False (the authors' `keep_difficult=False`): VOC "difficult" boxes are removed from the
+    # training targets before augmentation (so they neither train nor constrain crops); the
+    # evaluation ground truth always keeps them, flagged, for the VOC metric to ignore.
+    train_difficult: bool = False
     # Records (not decoded images) held by the training shuffle buffer.
     shuffle_buffer: int = 2048
     # True: element order, shuffling and augmentation are a pure function of `seed`.

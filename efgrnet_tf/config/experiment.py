@@ -9,6 +9,7 @@ from efgrnet_tf.config.data import DataConfig
 from efgrnet_tf.config.eval import EvalConfig
 from efgrnet_tf.config.model import ModelConfig
 from efgrnet_tf.config.train import TrainConfig
+from efgrnet_tf.config.tta import TtaConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,6 +24,7 @@ class ExperimentConfig:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
+    tta: TtaConfig = dataclasses.field(default_factory=TtaConfig)
     # Class names without background, in id order (id 1 = first name); empty = from the data.
     class_names: tuple[str, ...] = ()
 

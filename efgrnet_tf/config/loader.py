@@ -58,9 +58,16 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
 
 
 def save_config(cfg: ExperimentConfig, path: str | os.PathLike) -> None:
-    """Writes `cfg` as YAML that `load_config` reads back to an equal config."""
-    with open(path, "w") as f:
+    """Writes `cfg` as YAML that `load_config` reads back to an equal config.
+
+    The file appears complete or not at all (written beside it, then renamed): the other
+    workers of a multi-worker run read the run folder's config while the chief writes it.
+    """
+    path = os.fspath(path)
+    staging = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp-{os.getpid()}")
+    with open(staging, "w") as f:
         yaml.safe_dump(config_to_dict(cfg), f, sort_keys=False)
+    os.replace(staging, path)
 
 
 def _read_with_bases(path: str, seen: tuple[str, ...]) -> tuple[dict, dict[str, str]]:

@@ -19,7 +19,7 @@ import tensorflow as tf
 from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.data.augment.train_transform import augment_for_training
 from efgrnet_tf.data.preprocess import preprocess_for_eval
-from efgrnet_tf.data.records import pad_annotations, with_size_from_header
+from efgrnet_tf.data.records import pad_annotations, with_size_from_header, without_difficult
 from efgrnet_tf.data.skip_failures import map_records
 from efgrnet_tf.data.sources.catalog import open_source
 
@@ -33,7 +33,7 @@ def build_train_dataset(
     (global batch without a context); the last incomplete batch of the stream never occurs
     since the data repeats. With `data.deterministic` the stream is a pure function of
     `data.seed` and the input pipeline id: shuffling, augmentation and element order repeat
-    exactly.
+    exactly. Difficult boxes are dropped from the targets unless `data.train_difficult`.
     """
     data = cfg.data
     source = open_source(cfg)
@@ -59,6 +59,8 @@ def build_train_dataset(
             example = with_size_from_header(record)
         else:
             example = source.decode(record)
+        if not data.train_difficult:
+            example = without_difficult(example)
         example = augment_for_training(
             example, element_seed, cfg.model.image_size, data.mean_bgr, data.augmentation
         )
@@ -99,6 +101,23 @@ def build_eval_dataset(
     dataset = dataset.map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     dataset = dataset.batch(batch_size, drop_remainder=False)
     return dataset.prefetch(tf.data.AUTOTUNE).with_options(_options(True))
+
+
+def build_original_size_eval_dataset(cfg: ExperimentConfig) -> tf.data.Dataset:
+    """The evaluation split one image per batch, at its stored size and not preprocessed.
+
+    For test-time augmentation, which resizes each original image to several input sizes
+    (`efgrnet_tf.evaluation.tta`). The batch dict of `build_eval_dataset`, except that `images`
+    is uint8 RGB `[1, H, W, 3]`.
+    """
+    source = open_source(cfg)
+    dataset = map_records(source.eval_records(None), source.decode, deterministic=True)
+    dataset = dataset.map(
+        lambda example: _to_batch_element(example, cfg.data.max_boxes),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    return dataset.batch(1).prefetch(tf.data.AUTOTUNE).with_options(_options(True))
 
 
 def _to_batch_element(example: dict[str, tf.Tensor], max_boxes: int) -> dict[str, tf.Tensor]:

@@ -43,7 +43,17 @@ def preprocess_for_eval(
     Returns:
       float32 `[S, S, 3]` or `[B, S, S, 3]`, BGR, mean subtracted.
     """
-    resized = tf.image.resize(
+    return subtract_mean_bgr(resize_to_square(image_rgb, image_size), mean_bgr)
+
+
+def resize_to_square(image_rgb: tf.Tensor, image_size: int) -> tf.Tensor:
+    """Bilinear resize to the `image_size` square, aspect ratio not kept, as float32 pixels.
+
+    Args:
+      image_rgb: uint8 (or float in [0, 255]) RGB, `[H, W, 3]` or `[B, H, W, 3]`.
+    Returns:
+      float32 `[S, S, 3]` or `[B, S, S, 3]` RGB in [0, 255].
+    """
+    return tf.image.resize(
         tf.cast(image_rgb, tf.float32), [image_size, image_size], method="bilinear"
     )
-    return subtract_mean_bgr(resized, mean_bgr)

@@ -46,7 +46,9 @@ def decode_image_window(image_encoded: tf.Tensor, window: tf.Tensor) -> tf.Tenso
       image_encoded: string scalar, JPEG/PNG/BMP/GIF bytes.
       window: int32 `[4]` `[top, left, height, width]` in pixels, inside the image.
     Returns:
-      uint8 `[height, width, 3]`, the same pixels as decoding then slicing.
+      uint8 `[height, width, 3]`, the pixels of decoding then slicing, except that a JPEG's
+      last window column can differ by a few levels (libjpeg upsamples the chroma there
+      without the column beyond the window).
     """
 
     def decode_jpeg_window():
@@ -104,6 +106,19 @@ def clip_and_drop_degenerate(example: dict[str, tf.Tensor]) -> dict[str, tf.Tens
     out["boxes"] = boxes
     for key in ANNOTATION_KEYS:
         out[key] = tf.boolean_mask(out[key], keep)
+    return out
+
+
+def without_difficult(example: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    """Drops the boxes flagged `is_difficult` with their per-box fields (any record format).
+
+    The authors train VOC with `keep_difficult=False`: difficult objects are no targets and do
+    not constrain the crop; an image left without boxes is then trained un-augmented.
+    """
+    keep = ~example["is_difficult"]
+    out = dict(example)
+    for key in ANNOTATION_KEYS:
+        out[key] = tf.boolean_mask(example[key], keep)
     return out
 
 

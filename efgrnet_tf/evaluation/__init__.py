@@ -6,4 +6,6 @@
 - `detectors`: detection functions for a Keras model, a training checkpoint, a SavedModel.
 - `evaluator`: `evaluate` (any detection function and eval dataset), `evaluate_model` (trainer).
 - `reporting`: metric tables and JSON files.
+- `tta`: multi-size + flip inference (`multi_size`: the model at any size; `box_voting`: the
+  per-class merge).
 """

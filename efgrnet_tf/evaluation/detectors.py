@@ -17,6 +17,7 @@ import tensorflow as tf
 from efgrnet_tf import build_model
 from efgrnet_tf.boxes.anchors import generate_anchors
 from efgrnet_tf.config.experiment import ExperimentConfig
+from efgrnet_tf.data.classes import LabelMap
 from efgrnet_tf.modeling.detection_generator import decode_detections
 from efgrnet_tf.serving.signature_names import IMAGE_TENSOR_SIGNATURE, INPUT_NAMES
 from efgrnet_tf.training.checkpointing import restore_model_weights
@@ -55,18 +56,22 @@ def checkpoint_detection_fn(cfg: ExperimentConfig, checkpoint: str) -> tuple[Det
     return keras_detection_fn(model, cfg), path
 
 
-def saved_model_detection_fn(saved_model_dir: str, mean_bgr: Sequence[float]) -> DetectionFn:
+def saved_model_detection_fn(
+    saved_model_dir: str, mean_bgr: Sequence[float], label_map: LabelMap
+) -> DetectionFn:
     """Runs the `serving_default` signature of an exported SavedModel.
 
     The signature takes uint8 RGB images and does its own preprocessing, so the evaluator's
     preprocessed images are turned back into uint8 RGB first (`restore_uint8_rgb`). They are
     already S x S, the signature's resize is then the identity and its boxes, normalised to its
     input, are normalised to the original image too (evaluation resizing keeps no aspect ratio).
-    The round trip costs the rounding of the resized pixels to integers.
+    The round trip costs the rounding of the resized pixels to integers. The export answers
+    the data set's class ids; they are turned back into training classes.
 
     Args:
       saved_model_dir: the export folder (`efgrnet_tf.serving`).
       mean_bgr: the mean the images were preprocessed with (`cfg.data.mean_bgr`).
+      label_map: the evaluation data's label map (`efgrnet_tf.data.classes.label_map`).
     """
     loaded = tf.saved_model.load(saved_model_dir)
     if IMAGE_TENSOR_SIGNATURE not in loaded.signatures:
@@ -81,7 +86,7 @@ def saved_model_detection_fn(saved_model_dir: str, mean_bgr: Sequence[float]) ->
         return {
             "detection_boxes": outputs["detection_boxes"],
             "detection_scores": outputs["detection_scores"],
-            "detection_classes": tf.cast(tf.round(outputs["detection_classes"]), tf.int32),
+            "detection_classes": label_map.to_classes(tf.round(outputs["detection_classes"])),
             "num_detections": tf.cast(outputs["num_detections"], tf.int32),
         }
 

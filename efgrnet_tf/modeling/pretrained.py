@@ -23,20 +23,13 @@ import os
 import keras
 import numpy as np
 
-from efgrnet_tf.interop.layouts import Layout, TensorTarget, to_keras
 from efgrnet_tf.interop.resnet_keys import torchvision_trunk_key_map
+from efgrnet_tf.interop.torch_files import assign_state_dict, read_state_dict
+from efgrnet_tf.interop.vgg_keys import VGG16_CONV_LAYERS, ssd_vgg16_key_map
 
 # SSD's `decimate` steps: fc6 [7, 7, 512, 4096] → every 3rd tap, every 4th unit; fc7 every 4th.
 FC6_STEPS = (3, 3, None, 4)
 FC7_STEPS = (4, 4)
-VGG16_CONV_LAYERS = tuple(
-    f"block{block}_conv{i}"
-    for block, convs in ((1, 2), (2, 2), (3, 3), (4, 3), (5, 3))
-    for i in range(1, convs + 1)
-)
-# Index of each conv in SSD's `vgg` ModuleList (ReLUs and pools take the indices between).
-SSD_VGG16_INDICES = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)
-SSD_FC_INDICES = {"fc6": 31, "fc7": 33}
 
 
 def decimate(array, steps):
@@ -86,7 +79,8 @@ def load_pretrained_backbone(model, model_cfg):
             with its top, ResNet101 without).
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: a `.pth` file's keys or shapes do not match (naming every such key).
+        StateDictError: a `.pth` file that cannot be read, or whose keys or shapes do not
+            match (naming every such key).
     """
     path = model_cfg.pretrained_backbone
     if not os.path.isfile(path):
@@ -99,69 +93,12 @@ def load_pretrained_backbone(model, model_cfg):
             targets, ignored = ssd_vgg16_key_map(model), ()
         else:
             targets, ignored = torchvision_trunk_key_map(model), ("fc.",)
-        assign_state_dict(targets, read_state_dict(path), path, ignored)
+        source = f"model.pretrained_backbone {path!r}"
+        assign_state_dict(targets, read_state_dict(path), source, ignored)
     elif model_cfg.backbone == "vgg16":
         _load_keras_vgg16(model, path)
     else:
         _load_keras_resnet101(model, path)
-
-
-def ssd_vgg16_key_map(model):
-    """SSD `vgg16_reducedfc.pth` keys (`0.weight`, ..., `33.bias`) → the VGG16 trunk's variables."""
-    layers = dict(zip(SSD_VGG16_INDICES, VGG16_CONV_LAYERS, strict=True))
-    layers.update({index: name for name, index in SSD_FC_INDICES.items()})
-    targets = {}
-    for index, name in layers.items():
-        layer = model.get_layer(name)
-        targets[f"{index}.weight"] = TensorTarget(layer.kernel, Layout.CONV_KERNEL)
-        targets[f"{index}.bias"] = TensorTarget(layer.bias)
-    return targets
-
-
-def read_state_dict(path):
-    """`torch.load(path, weights_only=True)` as a dict key → NumPy array (torch imported lazily)."""
-    try:
-        import torch
-    except ImportError as error:
-        raise ImportError(f"reading {path!r} needs PyTorch: pip install torch") from error
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(state, dict):
-        raise ValueError(f"{path!r} holds a {type(state).__name__}, not a state_dict")
-    return {key: value.numpy() for key, value in state.items() if isinstance(value, torch.Tensor)}
-
-
-def assign_state_dict(targets, state, path, ignored_prefixes=()):
-    """Assigns `state[key]` to every `targets[key]`, all or none.
-
-    Args:
-        targets: dict torch key → `TensorTarget`.
-        state: dict torch key → NumPy array (`num_batches_tracked` and keys starting with one
-            of `ignored_prefixes` are skipped).
-        path: the file `state` came from, for the error message.
-    Raises:
-        ValueError: naming every missing key, unexpected key and shape mismatch.
-    """
-    state = {
-        k: v
-        for k, v in state.items()
-        if not k.endswith("num_batches_tracked") and not k.startswith(tuple(ignored_prefixes))
-    }
-    problems = [f"missing key {k!r}" for k in targets if k not in state]
-    problems += [f"unexpected key {k!r}" for k in state if k not in targets]
-    converted = {}
-    for key, target in targets.items():
-        if key in state:
-            value = to_keras(state[key], target.layout)
-            if tuple(value.shape) != tuple(target.variable.shape):
-                problems.append(
-                    f"shape of {key!r}: {tuple(state[key].shape)} does not fit "
-                    f"{target.variable.path} {tuple(target.variable.shape)}"
-                )
-            converted[key] = value
-    if problems:
-        raise ValueError(f"model.pretrained_backbone {path!r}: " + "; ".join(problems))
-    for key, target in targets.items():
-        target.variable.assign(converted[key])
 
 
 def _load_keras_vgg16(model, path):

@@ -11,6 +11,9 @@ whenever `y <= -1`, `y >= H`, `x <= -1` or `x >= W`, as the semantics require, w
 `y == -1` (or `x == -1`) the offset gradient is the one-sided derivative from inside the image,
 as torchvision's `get_coordinate_weight` computes it.
 
+No intermediate tensor has more than 4 dimensions, the limit of several TFLite kernels
+(StridedSlice, broadcasting arithmetic), so the twin also converts to LiteRT builtin ops.
+
 Arguments are not validated here; `efgrnet_tf.ops.deform_conv.deform_conv2d` does that.
 """
 
@@ -59,40 +62,48 @@ def deform_conv2d_pure_tf(
     batch, height, width = input_shape[0], input_shape[1], input_shape[2]
     out_height = (height + 2 * ph - (dh * (kh - 1) + 1)) // sh + 1
     out_width = (width + 2 * pw - (dw * (kw - 1) + 1)) // sw + 1
-    sample_shape = [batch, out_height, out_width, groups, taps]
 
-    # Sample coordinates [N, Ho, Wo, G, K]: the regular grid of tap k plus its offset.
-    offsets = tf.reshape(offsets, [*sample_shape, 2])
-    tap_rows = tf.constant([(k // kw) * dh for k in range(taps)], compute_dtype)
-    tap_cols = tf.constant([(k % kw) * dw for k in range(taps)], compute_dtype)
-    grid_y = tf.cast(tf.range(out_height) * sh - ph, compute_dtype)
-    grid_x = tf.cast(tf.range(out_width) * sw - pw, compute_dtype)
-    y = grid_y[:, None, None, None] + tap_rows + offsets[..., 0]
-    x = grid_x[None, :, None, None] + tap_cols + offsets[..., 1]
-    scale = None if mask is None else tf.reshape(tf.cast(mask, compute_dtype), sample_shape)
+    # Sample coordinates [N, Ho, Wo, G * K] (channel g * K + k, the mask's layout): the regular
+    # grid of tap k plus its offset. Offsets interleave dy, dx, so every other channel is one.
+    tap_rows = tf.constant([(k // kw) * dh for _ in range(groups) for k in range(taps)])
+    tap_cols = tf.constant([(k % kw) * dw for _ in range(groups) for k in range(taps)])
+    grid_y = tf.reshape(tf.range(out_height) * sh - ph, [1, -1, 1, 1])
+    grid_x = tf.reshape(tf.range(out_width) * sw - pw, [1, 1, -1, 1])
+    y = tf.cast(grid_y + tap_rows, compute_dtype) + offsets[..., 0::2]
+    x = tf.cast(grid_x + tap_cols, compute_dtype) + offsets[..., 1::2]
+    scale = None if mask is None else tf.cast(mask, compute_dtype)
 
-    columns = _bilinear_samples(inputs, y, x, scale, groups)
-    # [N, Ho, Wo, G, K, C/G] -> [N, Ho, Wo, K, G, C/G]: column k * C + c meets kernel[i, j, c].
+    columns = _bilinear_samples(inputs, y, x, scale, groups, taps)
+    # Rows (n, oy, ox, g, k) -> [N * Ho * Wo, K * C] with column k * C + c, which meets
+    # kernel[i, j, c] in the flattened kernel.
     if groups > 1:
-        columns = tf.transpose(columns, [0, 1, 2, 4, 3, 5])
+        columns = tf.transpose(
+            tf.reshape(columns, [-1, groups, taps, channels // groups]), [0, 2, 1, 3]
+        )
     columns = tf.reshape(columns, [-1, taps * channels])
     outputs = tf.matmul(columns, tf.reshape(kernel, [taps * channels, filters]))
     outputs = tf.reshape(outputs, [batch, out_height, out_width, filters])
     return tf.cast(outputs, out_dtype)
 
 
-def _bilinear_samples(inputs, y, x, scale, groups):
+def _bilinear_samples(inputs, y, x, scale, groups, taps):
     """Zero-padded bilinear samples of each channel group at its own positions.
+
+    Every tensor here has at most 4 dimensions, the limit of several TFLite kernels, so the
+    function converts to LiteRT builtins.
 
     Args:
         inputs: `[N, H, W, C]`.
-        y, x: `[N, Ho, Wo, G, K]` sample rows and columns (pixel units) for group g.
-        scale: `[N, Ho, Wo, G, K]` factor of each sample (the modulation mask), or None.
+        y, x: `[N, Ho, Wo, G * K]` sample rows and columns (pixel units); channel `g * K + k`
+            is tap k of group g.
+        scale: `[N, Ho, Wo, G * K]` factor of each sample (the modulation mask), or None.
         groups: G.
+        taps: K.
 
     Returns:
-        `[N, Ho, Wo, G, K, C / G]`: channels `g * C / G ...` of `inputs` sampled at
-        `(y[..., g, k], x[..., g, k])`, times `scale`.
+        `[N * Ho * Wo * G * K, C / G]`: row `(((n * Ho + oy) * Wo + ox) * G + g) * K + k` holds
+        channels `g * C / G ...` of `inputs` sampled at `(y, x)[n, oy, ox, g * K + k]`, times
+        `scale` there.
     """
     input_shape = tf.shape(inputs)
     batch, height, width = input_shape[0], input_shape[1], input_shape[2]
@@ -113,9 +124,9 @@ def _bilinear_samples(inputs, y, x, scale, groups):
     # Rows of one channel group in [N * H * W * G, C / G]: (n, r, c, g) is row
     # ((n * H + r) * W + c) * G + g.
     flat_inputs = tf.reshape(inputs, [-1, inputs.shape[-1] // groups])
+    group_of_channel = tf.constant([g for g in range(groups) for _ in range(taps)])
     sample_base = (
-        tf.range(batch)[:, None, None, None, None] * (height * width * groups)
-        + tf.range(groups)[:, None]
+        tf.reshape(tf.range(batch) * (height * width * groups), [-1, 1, 1, 1]) + group_of_channel
     )
     samples = None
     for row_step, col_step, weight in (
@@ -131,6 +142,7 @@ def _bilinear_samples(inputs, y, x, scale, groups):
         if scale is not None:
             weight *= scale
         weight = tf.where(in_image, weight, tf.zeros_like(weight))
-        corner = tf.gather(flat_inputs, sample_base + pixel * groups) * weight[..., None]
+        corner = tf.gather(flat_inputs, tf.reshape(sample_base + pixel * groups, [-1]))
+        corner *= tf.reshape(weight, [-1, 1])
         samples = corner if samples is None else samples + corner
     return samples

@@ -17,7 +17,7 @@ def detection_records(
 
     Args:
       detections: one image's slice of the signature outputs: `detection_boxes` `[K, 4]` yxyx
-        normalised, `detection_scores` `[K]`, `detection_classes` `[K]` (1-based, any numeric
+        normalised, `detection_scores` `[K]`, `detection_classes` `[K]` (class ids, any numeric
         dtype), `num_detections` scalar.
       image_size_hw: `(H, W)` of the image in pixels, for the absolute boxes.
       class_names: `{class_id: name}`; ids without a name get `class_<id>`.

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from efgrnet_tf.boxes.anchors import generate_anchors
 from efgrnet_tf.config.experiment import ExperimentConfig
+from efgrnet_tf.data.classes import LabelMap
 from efgrnet_tf.modeling.detection_generator import decode_detections
 from efgrnet_tf.serving import image_bytes, image_tensor
 from efgrnet_tf.serving.signature_names import (
@@ -26,8 +27,10 @@ class DetectionExportModule(tf.Module):
         in, the dict of head outputs out.
       cfg: the experiment config (`model.image_size`, `data.mean_bgr`, `anchors`,
         `postprocess`).
-      labels_path: an existing `labels.txt`, tracked as an asset so that saving copies it to
-        `assets/labels.txt`; None for a module that is only run in-process.
+      label_map: turns the model's training classes into the data set's ids.
+      asset_paths: existing `labels.txt` and `label_map.pbtxt` files, tracked as assets so that
+        saving copies them to `assets/` (`labels_asset`, `label_map_asset`); None for a module
+        that is only run in-process.
       jit_compile: run the model's forward pass as an XLA cluster. Preprocessing, decoding and
         NMS stay outside (image decoding and `CombinedNonMaxSuppression` have no XLA kernels).
     """
@@ -36,7 +39,8 @@ class DetectionExportModule(tf.Module):
         self,
         model: keras.Model,
         cfg: ExperimentConfig,
-        labels_path: str | os.PathLike | None = None,
+        label_map: LabelMap,
+        asset_paths: tuple[str | os.PathLike, str | os.PathLike] | None = None,
         jit_compile: bool = False,
     ):
         super().__init__(name="efgrnet_detection")
@@ -45,9 +49,12 @@ class DetectionExportModule(tf.Module):
         # object tracking; tracking the list of all variables here (as keras.export does) lets
         # tf.saved_model.save capture every one of them.
         self.model_variables = list(model.variables)
-        if labels_path is not None:
+        if asset_paths is not None:
+            labels_path, label_map_path = asset_paths
             self.labels_asset = tf.saved_model.Asset(os.fspath(labels_path))
+            self.label_map_asset = tf.saved_model.Asset(os.fspath(label_map_path))
         self._cfg = cfg
+        self._label_map = label_map
         self._jit_compile = jit_compile
 
     def detect(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -57,7 +64,7 @@ class DetectionExportModule(tf.Module):
           images: float32 `[B, S, S, 3]`, the output of `preprocess_for_eval`.
         Returns:
           `detection_boxes` `[B, K, 4]` yxyx normalised, `detection_scores` `[B, K]`,
-          `detection_classes` `[B, K]` (1-based ids, 0 past `num_detections`) and
+          `detection_classes` `[B, K]` (the data set's class ids, 0 past `num_detections`) and
           `num_detections` `[B]`, all float32; K = `postprocess.max_detections`.
         """
         size = self._cfg.model.image_size
@@ -65,10 +72,11 @@ class DetectionExportModule(tf.Module):
         anchors_cxcywh = generate_anchors(self._cfg.anchors, (size, size))
         outputs = self._forward(images)
         detections = decode_detections(outputs, anchors_cxcywh, self._cfg)
+        data_ids = self._label_map.to_data_ids(detections["detection_classes"])
         return {
             "detection_boxes": detections["detection_boxes"],
             "detection_scores": detections["detection_scores"],
-            "detection_classes": tf.cast(detections["detection_classes"], tf.float32),
+            "detection_classes": tf.cast(data_ids, tf.float32),
             "num_detections": tf.cast(detections["num_detections"], tf.float32),
         }
 

@@ -16,8 +16,14 @@ import tensorflow as tf
 
 from efgrnet_tf import build_model
 from efgrnet_tf.config.experiment import ExperimentConfig
+from efgrnet_tf.data.classes import label_map as label_map_of
 from efgrnet_tf.serving.export_module import DetectionExportModule
-from efgrnet_tf.serving.labels import LABELS_FILENAME, class_names_for_export, write_labels_file
+from efgrnet_tf.serving.labels import (
+    LABEL_MAP_FILENAME,
+    LABELS_FILENAME,
+    write_label_map_pbtxt,
+    write_labels_file,
+)
 from efgrnet_tf.training.checkpointing import restore_model_weights
 
 DEFORM_CONV_IMPLEMENTATIONS = ("pure_tf", "custom_op")
@@ -84,7 +90,9 @@ def export_saved_model(
     """Builds the model of `cfg`, restores `checkpoint` and saves it as `BASE/<version>/`.
 
     The SavedModel has the signatures `serving_default` (uint8 images) and `serve_image_bytes`
-    (encoded images), see `efgrnet_tf.serving.signature_names`, and `assets/labels.txt`.
+    (encoded images), see `efgrnet_tf.serving.signature_names`; their `detection_classes` are
+    the data set's own class ids (`efgrnet_tf.data.classes.label_map`), named by
+    `assets/labels.txt` and `assets/label_map.pbtxt` (`efgrnet_tf.serving.labels`).
 
     Args:
       cfg: the experiment config the checkpoint was trained with.
@@ -102,7 +110,7 @@ def export_saved_model(
     """
     target = version_dir(export_base_dir, version)
     export_cfg = config_for_export(cfg, deform_conv_implementation)
-    class_names = class_names_for_export(export_cfg)
+    label_map = label_map_of(export_cfg)
     model = build_model(export_cfg)
     restore_model_weights(model, checkpoint)
 
@@ -110,9 +118,15 @@ def export_saved_model(
     os.makedirs(base, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".tmp-{os.path.basename(target)}-", dir=base)
     try:
-        labels_path = os.path.join(staging, LABELS_FILENAME)
-        write_labels_file(class_names, labels_path)
-        module = DetectionExportModule(model, export_cfg, labels_path, jit_compile=jit_compile)
+        asset_paths = (
+            os.path.join(staging, LABELS_FILENAME),
+            os.path.join(staging, LABEL_MAP_FILENAME),
+        )
+        write_labels_file(label_map, asset_paths[0])
+        write_label_map_pbtxt(label_map, asset_paths[1])
+        module = DetectionExportModule(
+            model, export_cfg, label_map, asset_paths, jit_compile=jit_compile
+        )
         saved = os.path.join(staging, "saved_model")
         tf.saved_model.save(module, saved, signatures=module.signatures())
         os.rename(saved, target)

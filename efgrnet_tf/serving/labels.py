@@ -1,48 +1,43 @@
-"""The label map shipped with an export: `labels.txt`, one class name per line.
+"""The label map shipped with an export: `labels.txt` and the OD-API `label_map.pbtxt`.
 
-Line i (counting from 1) names class id i, the 1-based `detection_classes` of the signatures;
-background (id 0) has no line. Names come from `cfg.class_names`; a config without names gets
-`class_1` ... `class_{num_classes - 1}` so every exported id still has a line.
+Both name the ids of the signatures' `detection_classes`, the data set's own ids
+(`efgrnet_tf.data.classes.LabelMap`): COCO category ids for COCO, 1..N for data sets without
+ids of their own.
+- `labels.txt`: line i (counting from 1) names id i; an id no class has gets an empty line
+  (so COCO's file has 90 lines), background (id 0) has none.
+- `label_map.pbtxt`: the TF Object Detection API's `StringIntLabelMap` text format,
+  `item { id: 3 name: "car" display_name: "car" }` per class.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Sequence
 
-from efgrnet_tf.config.experiment import ExperimentConfig
+from efgrnet_tf.data.classes import LabelMap
 
 LABELS_FILENAME = "labels.txt"
+LABEL_MAP_FILENAME = "label_map.pbtxt"
 
 
-def class_names_for_export(cfg: ExperimentConfig) -> tuple[str, ...]:
-    """The `num_classes - 1` foreground names of `cfg`, in class-id order.
-
-    Raises:
-      ValueError: `cfg.class_names` is non-empty but does not have `num_classes - 1` entries, or
-        a name contains a line break (it would shift every later line of `labels.txt`).
-    """
-    num_foreground = cfg.model.num_classes - 1
-    names = cfg.class_names or tuple(f"class_{i}" for i in range(1, num_foreground + 1))
-    if len(names) != num_foreground:
-        raise ValueError(
-            f"class_names has {len(names)} names but model.num_classes = "
-            f"{cfg.model.num_classes} needs {num_foreground} (background has no name)"
-        )
-    for name in names:
-        if "\n" in name or "\r" in name:
-            raise ValueError(f"class name {name!r} contains a line break")
-    return tuple(names)
-
-
-def write_labels_file(class_names: Sequence[str], path: str | os.PathLike) -> None:
-    """Writes `class_names` to `path`, one per line, UTF-8, newline-terminated."""
+def write_labels_file(label_map: LabelMap, path: str | os.PathLike) -> None:
+    """Writes `labels.txt` for `label_map`, UTF-8, newline-terminated lines."""
+    names = label_map.names_by_data_id()
     with open(path, "w", encoding="utf-8") as f:
-        f.writelines(f"{name}\n" for name in class_names)
+        f.writelines(f"{names.get(i, '')}\n" for i in range(1, max(names, default=0) + 1))
 
 
 def read_labels_file(path: str | os.PathLike) -> dict[int, str]:
-    """Reads a `labels.txt`: `{class_id: name}` with ids 1, 2, ... in line order."""
+    """Reads a `labels.txt`: `{id: name}`, the id being the line number; empty lines skipped."""
     with open(path, encoding="utf-8") as f:
-        names = f.read().splitlines()
-    return {class_id: name for class_id, name in enumerate(names, start=1)}
+        lines = f.read().splitlines()
+    return {class_id: name for class_id, name in enumerate(lines, start=1) if name}
+
+
+def write_label_map_pbtxt(label_map: LabelMap, path: str | os.PathLike) -> None:
+    """Writes `label_map` as an OD-API `label_map.pbtxt` (names quoted as JSON strings, which
+    protobuf's text format reads the same for printable text)."""
+    with open(path, "w", encoding="utf-8") as f:
+        for data_id, name in label_map.names_by_data_id().items():
+            quoted = json.dumps(name, ensure_ascii=False)
+            f.write(f"item {{\n  id: {data_id}\n  name: {quoted}\n  display_name: {quoted}\n}}\n")

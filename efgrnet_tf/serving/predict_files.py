@@ -20,20 +20,30 @@ from efgrnet_tf.visualization import draw_boxes
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
 
-def list_images(paths: Iterable[str]) -> list[str]:
-    """The files of `paths`, with folders replaced by their image files (sorted, not recursive).
+def list_images(paths: Iterable[str]) -> tuple[list[str], list[dict]]:
+    """The image files of `paths`, and what was left out.
 
+    A file named on the command line is kept whatever its name; a folder is replaced by its
+    files with an image extension (sorted, not recursive). Its other files and sub-folders are
+    left out with one warning each.
+
+    Returns:
+      `(image_paths, skipped)`, `skipped` as `[{"file", "reason"}, ...]`.
     Raises:
       FileNotFoundError: a path does not exist or a folder holds no image.
     """
-    images = []
+    images, skipped = [], []
     for path in paths:
         if os.path.isdir(path):
-            found = sorted(
-                os.path.join(path, name)
-                for name in os.listdir(path)
-                if name.lower().endswith(IMAGE_EXTENSIONS)
-            )
+            found = []
+            for name in sorted(os.listdir(path)):
+                entry = os.path.join(path, name)
+                if os.path.isdir(entry):
+                    skipped.append(_skip(entry, "a sub-folder (folders are not searched)"))
+                elif name.lower().endswith(IMAGE_EXTENSIONS):
+                    found.append(entry)
+                else:
+                    skipped.append(_skip(entry, f"not a {'/'.join(IMAGE_EXTENSIONS)} file"))
             if not found:
                 raise FileNotFoundError(f"no {'/'.join(IMAGE_EXTENSIONS)} images in {path}")
             images.extend(found)
@@ -41,7 +51,30 @@ def list_images(paths: Iterable[str]) -> list[str]:
             images.append(path)
         else:
             raise FileNotFoundError(f"no such image file or folder: {path}")
-    return images
+    return images, skipped
+
+
+class UnreadableImageError(Exception):
+    """An image file PIL cannot decode."""
+
+
+def read_rgb(path: str) -> np.ndarray:
+    """The uint8 `[H, W, 3]` RGB pixels of an image file.
+
+    Raises:
+      UnreadableImageError: PIL cannot read it (not an image, corrupt, truncated, too large);
+        the message is PIL's reason.
+    """
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        raise UnreadableImageError(str(e) or type(e).__name__) from e
+
+
+def _skip(path: str, reason: str) -> dict:
+    logging.warning("skipping %s: %s", path, reason)
+    return {"file": path, "reason": reason}
 
 
 def predict_images(
@@ -50,31 +83,41 @@ def predict_images(
     output_dir: str,
     score_threshold: float,
     drawing_min_side: int = 0,
-) -> list[dict]:
-    """Runs `detector` on each image, writes `detections.json` and one PNG per image.
+    skipped: Sequence[dict] = (),
+    draw_score_threshold: float | None = None,
+) -> tuple[list[dict], list[dict]]:
+    """Runs `detector` on each image, writes `detections.json`, `skipped.json` and the PNGs.
 
     `output_dir/detections.json` is a list with one entry per image, `{"file",
     "image_size_hw", "detections": [{"class_id", "class_name", "score", "box_yxyx_normalized",
     "box_yxyx_abs"}, ...]}` (see `detection_records`; absolute boxes in pixels).
     `output_dir/<image stem>.png` is the image with the boxes, names and scores drawn (a
     `_1`, `_2` suffix when two inputs share a stem).
+    An image PIL cannot read is skipped with a warning naming it and the reason;
+    `output_dir/skipped.json` lists those and the given `skipped`, as `[{"file", "reason"}]`.
 
     Args:
       detector: uint8 `[H, W, 3]` RGB -> one image's detection outputs, and class names.
       image_paths: image files PIL can read (converted to RGB).
       output_dir: created when missing.
       score_threshold: detections scoring below it are neither written nor drawn.
+      draw_score_threshold: detections scoring below it are written but not drawn; None:
+        `score_threshold`.
       drawing_min_side: a PNG whose shorter side would be smaller is drawn on the image enlarged
         by an integer factor (nearest neighbour), so labels stay readable on small inputs;
         `detections.json` is unaffected.
+      skipped: files left out before (`list_images`), recorded in `skipped.json` too.
     Returns:
-      The entries written to `detections.json`.
+      The entries written to `detections.json` and to `skipped.json`.
     """
     os.makedirs(output_dir, exist_ok=True)
-    results, used_names = [], set()
+    results, used_names, skipped = [], set(), list(skipped)
     for path in image_paths:
-        with Image.open(path) as image:
-            pixels = np.asarray(image.convert("RGB"))
+        try:
+            pixels = read_rgb(path)
+        except UnreadableImageError as e:
+            skipped.append(_skip(path, f"unreadable image: {e}"))
+            continue
         detections = detector(pixels)
         records = detection_records(
             detections, pixels.shape[:2], detector.class_names, score_threshold
@@ -82,18 +125,22 @@ def predict_images(
         results.append(
             {"file": path, "image_size_hw": list(pixels.shape[:2]), "detections": records}
         )
+        drawn = [r for r in records if r["score"] >= (draw_score_threshold or 0.0)]
         drawing = draw_boxes(
             _enlarged(pixels, drawing_min_side),
-            np.array([r["box_yxyx_normalized"] for r in records]).reshape(-1, 4),
-            [r["class_id"] for r in records],
-            [r["score"] for r in records],
+            np.array([r["box_yxyx_normalized"] for r in drawn]).reshape(-1, 4),
+            [r["class_id"] for r in drawn],
+            [r["score"] for r in drawn],
             detector.class_names,
         )
         drawing.save(os.path.join(output_dir, _unique_png_name(path, used_names)))
-        logging.info("%s: %d detections", path, len(records))
+        named = ", ".join(f"{r['class_name']} {r['score']:.2f}" for r in records)
+        logging.info("%s: %d detections%s", path, len(records), f" ({named})" if named else "")
     with open(os.path.join(output_dir, "detections.json"), "w") as f:
         json.dump(results, f, indent=1)
-    return results
+    with open(os.path.join(output_dir, "skipped.json"), "w") as f:
+        json.dump(skipped, f, indent=1)
+    return results, skipped
 
 
 def _enlarged(pixels: np.ndarray, min_side: int) -> np.ndarray:

@@ -11,7 +11,8 @@ INPUT_NAMES = {IMAGE_TENSOR_SIGNATURE: "images", IMAGE_BYTES_SIGNATURE: "encoded
 
 # Outputs of both signatures, all float32 as in the TF Object Detection API:
 # detection_boxes [batch, K, 4] yxyx normalised to the input image, detection_scores [batch, K],
-# detection_classes [batch, K] (1-based ids, 0 past num_detections), num_detections [batch].
+# detection_classes [batch, K] (the data set's class ids, e.g. COCO category ids; 0 past
+# num_detections), num_detections [batch].
 OUTPUT_NAMES = ("detection_boxes", "detection_scores", "detection_classes", "num_detections")
 
 # A signature without inputs that describes the export: `precision` (`model.precision`, e.g.

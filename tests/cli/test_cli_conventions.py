@@ -58,6 +58,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
             ],
         ),
         ("export", ["--export_dir", "--checkpoint", "--config", "--version"]),
+        ("import_pytorch", ["--config", "--override", "--torch_checkpoint", "--output_dir"]),
     ],
 )
 def test_helpshort_lists_the_tools_own_flags_with_help(script, own_flags):

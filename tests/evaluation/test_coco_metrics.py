@@ -127,15 +127,7 @@ def test_twelve_numbers_match_pycocotools_on_the_same_detections(seed):
 
 def test_ground_truth_from_annotation_file_gives_the_same_numbers(tmp_path):
     case = _case()
-    gt_dict = _reference_gt_dict(case)
-    # The file holds an extra image that was not evaluated: restricted away by image_ids.
-    gt_dict["images"].append({"id": 999, "height": 10, "width": 10})
-    gt_dict["annotations"].append(
-        {"id": 999, "image_id": 999, "category_id": 24, "bbox": [1, 1, 5, 5], "area": 25,
-         "iscrowd": 0}
-    )  # fmt: skip
-    path = tmp_path / "instances_val.json"
-    path.write_text(json.dumps(gt_dict))
+    path = _annotation_file_with_an_unevaluated_image(case, tmp_path)
     images = _eval_images(case)
     metrics = compute_coco_metrics(
         str(path),
@@ -198,7 +190,40 @@ def test_no_detections_gives_zeros_without_crashing(capsys):
     assert capsys.readouterr().out == ""  # pycocotools' prints are captured
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_faster_coco_eval_gives_the_numbers_of_pycocotools(seed, tmp_path):
+    case = _case(seed)
+    path = _annotation_file_with_an_unevaluated_image(case, tmp_path)
+    images = _eval_images(case)
+    results = to_coco_results(images, CATEGORY_IDS)
+    image_ids = [image.image_id for image in images]
+    pycocotools, faster = (
+        compute_coco_metrics(
+            str(path), results, image_ids=image_ids, per_class=True, use_faster_coco_eval=fast
+        )
+        for fast in (False, True)
+    )
+    assert list(faster) == list(pycocotools)
+    assert len(faster) == len(COCO_METRIC_NAMES) + len(CLASS_NAMES)
+    np.testing.assert_allclose(list(faster.values()), list(pycocotools.values()), atol=1e-12)
+    assert 0.0 < faster["AP"] < faster["AP50"] < 1.0
+
+
 def test_asking_for_faster_coco_eval_without_it_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "faster_coco_eval", None)  # makes the import fail
     with pytest.raises(ImportError, match="faster-coco-eval"):
         compute_coco_metrics(_reference_gt_dict(_case()), [], use_faster_coco_eval=True)
+
+
+def _annotation_file_with_an_unevaluated_image(case, tmp_path):
+    """The case's ground truth as an annotation file that also holds an image not evaluated
+    (with a box), which `image_ids` must restrict away."""
+    gt_dict = _reference_gt_dict(case)
+    gt_dict["images"].append({"id": 999, "height": 10, "width": 10})
+    gt_dict["annotations"].append(
+        {"id": 999, "image_id": 999, "category_id": 24, "bbox": [1, 1, 5, 5], "area": 25,
+         "iscrowd": 0}
+    )  # fmt: skip
+    path = tmp_path / "instances_val.json"
+    path.write_text(json.dumps(gt_dict))
+    return str(path)

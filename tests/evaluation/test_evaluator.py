@@ -13,6 +13,8 @@ import pytest
 import tensorflow as tf
 from evaluation_helpers import CLASS_NAMES, GROUND_TRUTH, eval_dataset, make_image
 
+from efgrnet_tf.boxes.anchors import generate_anchors
+from efgrnet_tf.boxes.coding import decode_deltas, encode_boxes, yxyx_to_cxcywh
 from efgrnet_tf.config import EvalConfig, ExperimentConfig, ModelConfig, PostprocessConfig
 from efgrnet_tf.evaluation import evaluator
 from efgrnet_tf.evaluation.coco_metrics import COCO_METRIC_NAMES
@@ -58,17 +60,19 @@ def test_perfect_detections_score_one_on_both_metrics(tmp_path):
     assert metrics["num_images"] == 5
 
 
-@pytest.mark.parametrize(
-    ("shift", "expected"),
-    [
-        # IoU of a box with itself moved by s of its width is (1 - s) / (1 + s).
-        # s = 0.2: IoU 2/3 > 0.5: every detection still matches for VOC -> mAP 1; COCO matches
-        # at IoU thresholds .5, .55, .6, .65 only -> AP = 4/10, AP50 = 1, AP75 = 0.
-        (0.2, {"mAP_area": 1.0, "mAP_11point": 1.0, "AP": 0.4, "AP50": 1.0, "AP75": 0.0}),
-        # s = 0.5: IoU 1/3: nothing matches anywhere.
-        (0.5, {"mAP_area": 0.0, "mAP_11point": 0.0, "AP": 0.0, "AP50": 0.0, "AP75": 0.0}),
-    ],
-)
+# IoU of a box with itself moved by s of its width is (1 - s) / (1 + s).
+SHIFTED_DETECTIONS_METRICS = [
+    # s = 0: every metric is perfect.
+    (0.0, {"mAP_area": 1.0, "mAP_11point": 1.0, "AP": 1.0, "AP50": 1.0, "AP75": 1.0}),
+    # s = 0.2: IoU 2/3 > 0.5: every detection still matches for VOC -> mAP 1; COCO matches
+    # at IoU thresholds .5, .55, .6, .65 only -> AP = 4/10, AP50 = 1, AP75 = 0.
+    (0.2, {"mAP_area": 1.0, "mAP_11point": 1.0, "AP": 0.4, "AP50": 1.0, "AP75": 0.0}),
+    # s = 0.5: IoU 1/3: nothing matches anywhere.
+    (0.5, {"mAP_area": 0.0, "mAP_11point": 0.0, "AP": 0.0, "AP50": 0.0, "AP75": 0.0}),
+]
+
+
+@pytest.mark.parametrize(("shift", "expected"), SHIFTED_DETECTIONS_METRICS[1:])
 def test_shifted_detections_lose_the_thresholds_their_iou_misses(shift, expected):
     metrics = evaluator.evaluate(_ground_truth_detector(shift), eval_dataset(), _cfg(), CLASS_NAMES)
     assert {k: metrics[k] for k in expected} == pytest.approx(expected)
@@ -117,34 +121,67 @@ def test_metric_choice_computes_only_that_metric(metric, present, absent, tmp_pa
     assert (tmp_path / evaluator.COCO_RESULTS_FILE).exists() == (metric == "coco")
 
 
-class _UniformDetector(keras.Model):
-    """Stand-in for the EFGRNet model: zero deltas, equal logits at every anchor."""
+class _CascadeGroundTruthDetector(keras.Model):
+    """Stand-in for the EFGRNet model whose decoded detections are `_ground_truth_detector`'s.
 
-    def __init__(self, num_anchors, num_classes):
-        super().__init__(name="uniform_detector")
-        self.num_anchors, self.num_classes = num_anchors, num_classes
+    Outputs of both stages: every anchor is refined by the same objectness deltas; ground-truth
+    box j of image i sits at anchor j, with foreground objectness, its class's logit high and
+    box deltas coded against the refined anchor. Every other anchor is background for the
+    objectness stage only: its final logits favour class 1 more than any true detection's, so
+    only the objectness filter keeps these false detections out.
+    """
+
+    def __init__(self, anchors_cxcywh, num_classes, variances, shift_fraction):
+        super().__init__(name="cascade_ground_truth_detector")
+        everything = next(iter(eval_dataset(batch_size=len(GROUND_TRUTH))))
+        boxes_yxyx = everything["boxes"].numpy()
+        widths = boxes_yxyx[..., 3] - boxes_yxyx[..., 1]
+        boxes_yxyx[..., 1] += shift_fraction * widths
+        boxes_yxyx[..., 3] += shift_fraction * widths
+        classes = everything["classes"].numpy()  # [images, MAX_BOXES], -1 padded
+        num_images, num_anchors = len(GROUND_TRUTH), anchors_cxcywh.shape[0]
+
+        refinement = np.tile([0.5, -0.5, 0.3, -0.2], (num_images, num_anchors, 1))
+        refined_anchors = decode_deltas(refinement, anchors_cxcywh, variances).numpy()
+        object_logits = np.tile([8.0, 0.0], (num_images, num_anchors, 1))
+        class_logits = np.zeros((num_images, num_anchors, num_classes))
+        class_logits[..., 1] = 9.0
+        box_deltas = np.zeros((num_images, num_anchors, 4))
+        for i, j in zip(*np.nonzero(classes > 0), strict=True):
+            object_logits[i, j] = [0.0, 8.0]
+            class_logits[i, j] = 0.0
+            class_logits[i, j, classes[i, j]] = 8.0
+            box_cxcywh = yxyx_to_cxcywh(boxes_yxyx[i, j])
+            box_deltas[i, j] = encode_boxes(box_cxcywh, refined_anchors[i, j], variances).numpy()
+        self.outputs_per_image = {
+            "objectness_deltas": refinement,
+            "objectness_logits": object_logits,
+            "box_deltas": box_deltas,
+            "class_logits": class_logits,
+        }
 
     def call(self, images, training=False):
-        b = tf.shape(images)[0]
+        index = tf.cast(images[:, 0, 0, 0], tf.int32)
         return {
-            "box_deltas": tf.zeros([b, self.num_anchors, 4]),
-            "class_logits": tf.zeros([b, self.num_anchors, self.num_classes]),
+            name: tf.gather(tf.constant(value, tf.float32), index)
+            for name, value in self.outputs_per_image.items()
         }
 
 
-def test_evaluate_model_runs_a_keras_model_through_the_decoder(monkeypatch):
-    from efgrnet_tf.boxes.anchors import num_anchors
-
+@pytest.mark.parametrize(("shift", "expected"), SHIFTED_DETECTIONS_METRICS[:2])
+def test_evaluate_model_decodes_a_cascade_keras_model_to_its_known_metrics(
+    monkeypatch, shift, expected
+):
     cfg = _cfg()
     monkeypatch.setattr(evaluator, "eval_labels", lambda _: (CLASS_NAMES, None, None))
-    model = _UniformDetector(num_anchors(cfg.anchors, (64, 64)), 3)
+    anchors_cxcywh = generate_anchors(cfg.anchors, (64, 64))
+    model = _CascadeGroundTruthDetector(anchors_cxcywh, 3, cfg.anchors.variances, shift)
     dataset = eval_dataset().map(
         lambda batch: {**batch, "images": tf.image.resize(batch["images"], (64, 64))}
     )
     metrics = evaluator.evaluate_model(model, cfg, dataset=dataset)
-    # Uniform scores over 255 anchors cannot localise anything well, but every number exists.
     assert metrics["num_images"] == 5
-    assert 0.0 <= metrics["AP"] < 0.5 and 0.0 <= metrics["mAP_area"] < 0.5
+    assert {k: metrics[k] for k in expected} == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(("clip_boxes", "expected_ap"), [(True, 1.0), (False, 0.0)])

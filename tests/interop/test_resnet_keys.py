@@ -5,8 +5,8 @@ import pytest
 
 import efgrnet_tf
 from efgrnet_tf.config import config_from_dict
-from efgrnet_tf.interop.layouts import to_keras
 from efgrnet_tf.interop.resnet_keys import resnet_key_map
+from tests.interop.key_map_asserts import assert_maps_one_to_one
 from tests.interop.torch_resnet_reference import ResNetEFGRNet
 
 NUM_CLASSES = 81
@@ -28,16 +28,7 @@ def test_every_authors_tensor_maps_to_one_variable_of_the_same_shape(resnet_mode
         if not k.endswith("num_batches_tracked")
     }
     keys = resnet_key_map(model, cfg)
-    assert set(keys) == set(state)
-    targets = [id(t.variable) for t in keys.values()]
-    assert len(set(targets)) == len(targets)
-    assert set(targets) == {id(v) for v in model.weights}
-    wrong = {
-        k: (state[k].shape, t.variable.shape)
-        for k, t in keys.items()
-        if to_keras(state[k], t.layout).shape != tuple(t.variable.shape)
-    }
-    assert not wrong
+    assert_maps_one_to_one(keys, state, model)
     assert np.prod(keys["extractor.layer3.0.conv2.weight"].variable.shape) == 256 * 256 * 9
 
 

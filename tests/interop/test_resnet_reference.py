@@ -13,7 +13,8 @@ import efgrnet_tf
 from efgrnet_tf.config import config_from_dict
 from efgrnet_tf.interop.layouts import to_keras
 from efgrnet_tf.interop.resnet_keys import resnet_key_map
-from tests.interop.torch_resnet_reference import ResNetEFGRNet, randomize
+from tests.interop.torch_reference_modules import randomize
+from tests.interop.torch_resnet_reference import ResNetEFGRNet
 
 IMAGE_SIZE = 512
 NUM_CLASSES = 81

@@ -169,7 +169,7 @@ def test_a_bad_torchvision_file_names_the_key_and_assigns_nothing(tmp_path, edit
 def test_ssd_vgg16_reducedfc_pth_lands_in_the_vgg_trunk(tmp_path):
     import torch
 
-    from efgrnet_tf.modeling.pretrained import SSD_FC_INDICES, SSD_VGG16_INDICES
+    from efgrnet_tf.interop.vgg_keys import SSD_FC_INDICES, SSD_VGG16_INDICES
 
     channels = [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]
     generator = torch.Generator().manual_seed(0)

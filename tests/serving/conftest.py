@@ -6,14 +6,19 @@ test reads the same `BASE/1/`.
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
-from serving_helpers import CLASS_NAMES, MAX_DETECTIONS, REPO_ROOT, run_python
+from serving_helpers import (
+    CLASS_NAMES,
+    MAX_DETECTIONS,
+    REPO_ROOT,
+    run_python,
+    run_stock_tf_probe,
+)
 
 import efgrnet_tf
 from efgrnet_tf.config import config_from_dict, save_config
@@ -132,9 +137,4 @@ def loaded_export(export_dir):
 def stock_tf_report(export_dir, test_images, tmp_path_factory):
     """The JSON report of `stock_tf_probe.py` run on the export, outside the repository."""
     paths, _ = test_images
-    probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stock_tf_probe.py")
-    result = run_python(
-        [probe, export_dir, *paths], cwd=str(tmp_path_factory.mktemp("probe")), with_repo=False
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_stock_tf_probe(export_dir, paths, str(tmp_path_factory.mktemp("probe")))

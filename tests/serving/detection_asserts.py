@@ -36,3 +36,51 @@ def assert_same_detections(
         ]
         assert partners, f"detection {i} ({expected_class}, {expected_box}) has no partner"
     np.testing.assert_array_equal(classes[count:], 0)
+
+
+def assert_records_match(
+    records: list[Mapping],
+    reference: Mapping[str, np.ndarray],
+    image_size_hw: tuple[int, int],
+    class_names: Mapping[int, str],
+    score_threshold: float,
+    score_atol: float = 1e-5,
+    box_atol_px: float = 1e-3,
+) -> None:
+    """Asserts that `records` are exactly the reference detections scoring >= the threshold.
+
+    Args:
+      records: `{"class_id", "class_name", "score", "box_yxyx_abs"}` dicts, best first
+        (`detections.json` entries, or a client's printed lines parsed back).
+      reference: one image's signature outputs (no batch axis), computed elsewhere.
+      image_size_hw: the image's `(H, W)`: reference pixel boxes are normalised * [H, W, H, W].
+      class_names: `{class_id: name}` the records must name their ids with.
+    """
+    height, width = image_size_hw
+    count = int(np.asarray(reference["num_detections"]))
+    scale = np.array([height, width, height, width], np.float64)
+    expected = [
+        (int(np.rint(class_id)), float(score), np.asarray(box, np.float64) * scale)
+        for box, score, class_id in zip(
+            reference["detection_boxes"][:count],
+            reference["detection_scores"][:count],
+            reference["detection_classes"][:count],
+            strict=True,
+        )
+        if score >= score_threshold
+    ]
+    assert len(records) == len(expected) > 0, (len(records), len(expected))
+    scores = [r["score"] for r in records]
+    assert scores == sorted(scores, reverse=True)
+    unmatched = list(range(len(expected)))
+    for record in records:
+        partners = [
+            j
+            for j in unmatched
+            if expected[j][0] == record["class_id"]
+            and abs(expected[j][1] - record["score"]) <= score_atol
+            and np.allclose(record["box_yxyx_abs"], expected[j][2], atol=box_atol_px)
+        ]
+        assert partners, f"{record} matches no reference detection of {expected}"
+        assert record["class_name"] == class_names[record["class_id"]]
+        unmatched.remove(partners[0])

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import subprocess
 import sys
+
+import numpy as np
+from PIL import Image
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLASS_NAMES = ("circle", "rectangle", "triangle")
@@ -26,3 +31,25 @@ def run_python(args: list[str], cwd: str, with_repo: bool = True, timeout: float
         timeout=timeout,
         check=False,
     )
+
+
+def run_stock_tf_probe(saved_model_dir: str, image_paths: list[str], cwd: str) -> dict:
+    """The JSON report of `stock_tf_probe.py` on an export, run from `cwd` without the repo."""
+    probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stock_tf_probe.py")
+    result = run_python([probe, saved_model_dir, *image_paths], cwd=cwd, with_repo=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def write_unreadable_images(folder) -> dict[str, str]:
+    """A corrupt, a truncated and a non-image `.png`/`.jpg` in `folder`: `{name: PIL's reason}`."""
+    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    good = io.BytesIO()
+    Image.fromarray(np.full((32, 32, 3), 7, np.uint8)).save(good, format="JPEG")
+    (folder / "truncated.jpg").write_bytes(good.getvalue()[: len(good.getvalue()) // 2])
+    (folder / "text.jpg").write_text("not an image")
+    return {
+        "corrupt.png": "cannot identify",
+        "truncated.jpg": "truncated",
+        "text.jpg": "cannot identify",
+    }

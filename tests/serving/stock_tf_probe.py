@@ -8,6 +8,7 @@ where `efgrnet_tf` is not importable. The report holds:
 - `image_bytes`: `serve_image_bytes` run once on all the encoded files as one batch;
 - `jpeg_bytes` / `jpeg_tensor`: the first image re-encoded as JPEG here, through
   `serve_image_bytes`, and its JPEG-decoded pixels through `serving_default`;
+- `assets`: the text of `labels.txt` and `label_map.pbtxt`, read through the loaded object;
 - `efgrnet_tf_imported`: whether loading the export pulled efgrnet_tf in.
 """
 
@@ -52,6 +53,10 @@ def main(saved_model_dir, image_paths):
     jpeg = tf.io.encode_jpeg(tf.io.decode_png(encoded[0], channels=3), quality=90)
     jpeg_bytes = to_lists(serve_image_bytes(encoded_images=jpeg[None]))
     jpeg_tensor = to_lists(serve_images(images=tf.io.decode_jpeg(jpeg, channels=3)[None]))
+    assets = {}
+    for attribute, name in (("labels_asset", "labels.txt"), ("label_map_asset", "label_map.pbtxt")):
+        with open(getattr(loaded, attribute).asset_path.numpy().decode(), encoding="utf-8") as f:
+            assets[name] = f.read()
     report = {
         "op_types": op_types,
         "unregistered_op_types": unregistered,
@@ -59,6 +64,7 @@ def main(saved_model_dir, image_paths):
         "image_bytes": image_bytes,
         "jpeg_bytes": jpeg_bytes,
         "jpeg_tensor": jpeg_tensor,
+        "assets": assets,
         "efgrnet_tf_imported": any(name.startswith("efgrnet_tf") for name in sys.modules),
     }
     print(json.dumps(report))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 import tensorflow as tf
 from detection_asserts import assert_same_detections
@@ -130,3 +131,51 @@ def test_jit_compiled_export_detects_like_the_plain_one(
         {name: value.numpy()[0] for name, value in jitted.items()},
         {name: value.numpy()[0] for name, value in plain.items()},
     )
+
+
+def run_export_script(*args: str):
+    return run_python([os.path.join(REPO_ROOT, "scripts", "export.py"), *args], cwd=REPO_ROOT)
+
+
+def test_a_failed_save_leaves_neither_a_staging_folder_nor_a_version(
+    small_cfg, trained_model, tmp_path, monkeypatch
+):
+    def failing_save(module, path, signatures):
+        os.makedirs(os.path.join(path, "variables"))  # what a save interrupted midway leaves
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(tf.saved_model, "save", failing_save)
+    base = tmp_path / "exports"
+    with pytest.raises(OSError, match="No space left"):
+        export_saved_model(small_cfg, trained_model[1], base)
+    assert os.listdir(base) == []
+    assert next_version(base) == 1
+
+
+@pytest.mark.slow
+def test_postprocess_overrides_are_baked_into_the_export(
+    trained_model, stock_tf_report, test_images, tmp_path
+):
+    # Between the 3rd and 4th best score of the plain export: exactly 3 detections survive.
+    reference = {k: np.asarray(v)[0] for k, v in stock_tf_report["image_tensor"][0].items()}
+    scores = reference["detection_scores"]
+    threshold = float(scores[2] + scores[3]) / 2
+    assert scores[2] - scores[3] > 1e-3, "the threshold needs a gap between the two scores"
+    result = run_export_script(
+        f"--config={trained_model[2]}",
+        f"--checkpoint={trained_model[1]}",
+        f"--export_dir={tmp_path}",
+        f"--override=postprocess.score_threshold={threshold}",
+        "--override=postprocess.max_detections=5",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = tf.saved_model.load(result.stdout.strip().splitlines()[-1])
+    outputs = loaded.signatures["serving_default"](images=test_images[1][0][None])
+    outputs = {name: value.numpy()[0] for name, value in outputs.items()}
+    assert outputs["detection_boxes"].shape == (5, 4)
+    assert int(outputs["num_detections"]) == 3
+    expected = {name: value[:5] for name, value in reference.items() if name != "num_detections"}
+    expected["num_detections"] = np.float32(3)
+    expected["detection_scores"] = np.where(np.arange(5) < 3, expected["detection_scores"], 0)
+    expected["detection_classes"] = np.where(np.arange(5) < 3, expected["detection_classes"], 0)
+    assert_same_detections(outputs, expected)

@@ -1,4 +1,5 @@
-"""Runs training child processes for the distributed tests: free ports, bounded waits, cleanup."""
+"""Runs training child processes for the distributed tests: free ports, bounded waits,
+captured output, cleanup."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ import os
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STAND_IN_MAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stand_in_train_main.py")
 
 
 def free_ports(count: int) -> list[int]:
-    """`count` distinct TCP ports on 127.0.0.1 that were free a moment ago."""
+    """`count` distinct TCP ports on 127.0.0.1 that were free a moment ago (see `run_cluster`
+    for what happens when one is taken before a worker binds it)."""
     with contextlib.ExitStack() as stack:
         sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
         for s in sockets:
@@ -50,20 +54,72 @@ def run_stand_in(args: list[str], env: dict[str, str], timeout: float):
     )
 
 
-@contextlib.contextmanager
-def started(commands: list[list[str]], envs: list[dict[str, str]]):
-    """Starts one process per command; kills any that is still running on exit."""
-    processes = []
+def run_together(
+    commands: list[list[str]], envs: list[dict[str, str]], log_dir: str, timeout: float
+) -> list[tuple[int, str]]:
+    """Runs the commands at the same time; returns each one's (exit status, stdout + stderr).
+
+    When one process fails, the others are killed (a worker whose peer is gone would wait for
+    it until `timeout`). So is any process still running `timeout` seconds after the start;
+    killed processes report status -9. Output goes to `log_dir/process<i>.log` (files, not
+    pipes, so that a chatty process never blocks on a full pipe).
+    """
+    processes, logs = [], []
+    deadline = time.monotonic() + timeout
     try:
-        for command, env in zip(commands, envs, strict=True):
+        for i, (command, env) in enumerate(zip(commands, envs, strict=True)):
+            log = open(os.path.join(log_dir, f"process{i}.log"), "w+")  # noqa: SIM115
+            logs.append(log)
             processes.append(
-                subprocess.Popen(
-                    command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-                )
+                subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
             )
-        yield processes
+        while any(p.poll() is None for p in processes) and time.monotonic() < deadline:
+            if any(p.poll() not in (None, 0) for p in processes):
+                break
+            time.sleep(0.2)
+        results = []
+        for process, log in zip(processes, logs, strict=True):
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            log.seek(0)
+            results.append((process.returncode, log.read()))
+        return results
     finally:
         for process in processes:
             if process.poll() is None:
                 process.kill()
-            process.communicate()
+                process.wait()
+        for log in logs:
+            log.close()
+
+
+# What a TensorFlow worker prints when its port was taken after `free_ports` chose it.
+PORT_TAKEN = "Could not start gRPC server"
+
+
+def run_cluster(
+    worker_command: Callable[[int], list[str]], num_workers: int, log_dir: str, timeout: float
+) -> list[tuple[int, str]]:
+    """Runs `num_workers` workers `worker_command(index)` on localhost with their TF_CONFIG.
+
+    Ports are chosen free, then released for the workers to bind; another process may take
+    one in between, so a start that fails on a taken port is retried with new ports (twice).
+    Returns `run_together`'s results of the last start.
+    """
+    for _ in range(3):
+        ports = free_ports(num_workers)
+        envs = [child_env(TF_CONFIG=tf_config(ports, i)) for i in range(num_workers)]
+        commands = [worker_command(i) for i in range(num_workers)]
+        results = run_together(commands, envs, log_dir, timeout)
+        if not any(PORT_TAKEN in output for _, output in results):
+            break
+    return results
+
+
+def describe(results: list[tuple[int, str]]) -> str:
+    """Every process' exit status and output, for an assertion message."""
+    return "\n".join(
+        f"--- process {i}: exit status {status} ---\n{output}"
+        for i, (status, output) in enumerate(results)
+    )

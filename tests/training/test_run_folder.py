@@ -8,6 +8,7 @@ from efgrnet_tf.config import load_config
 from efgrnet_tf.training.run_folder import (
     IncompatibleRestartError,
     check_restart,
+    newest_recorded_config,
     record_config,
 )
 
@@ -50,3 +51,24 @@ def test_restart_with_another_init_checkpoint_is_compatible(tmp_path):
     restart = stand_in_config(init_checkpoint="/runs/coco_imported/ckpt-1")
     check_restart(restart, str(tmp_path))
     assert record_config(restart, str(tmp_path)) == str(tmp_path / "config-2.yaml")
+
+
+def test_a_worker_reading_the_run_folder_while_the_chief_records_its_config_sees_no_config(
+    tmp_path, monkeypatch
+):
+    # The other workers of a multi-worker run check the run folder while the chief writes
+    # config.yaml: they must find no config, not a half-written one.
+    import efgrnet_tf.config.loader as loader
+
+    seen_while_writing = []
+    dump = loader.yaml.safe_dump
+
+    def dump_and_look(data, stream, **kwargs):
+        dump(data, stream, **kwargs)
+        seen_while_writing.append(newest_recorded_config(str(tmp_path)))
+
+    monkeypatch.setattr(loader.yaml, "safe_dump", dump_and_look)
+    record_config(stand_in_config(), str(tmp_path))
+    assert seen_while_writing == [None]
+    assert newest_recorded_config(str(tmp_path)) == stand_in_config()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]

@@ -1,12 +1,12 @@
 """The training loop with a stand-in model: checkpoints, resume, NaN handling, replicas."""
 
 import dataclasses
-import os
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorboard_events import read_scalars
 from trainer_stand_ins import stand_in_components, stand_in_config, stand_in_losses
 
 from efgrnet_tf.config import load_config
@@ -34,7 +34,31 @@ def test_runs_all_epochs_and_checkpoints_every_n_steps_and_at_epoch_ends(tmp_pat
     assert int(trainer.epoch.numpy()) == 2
     assert checkpoint_steps(tmp_path) == [3, 4, 6, 8]
     assert load_config(tmp_path / "config.yaml") == trainer.cfg
-    assert os.listdir(tmp_path / "train")  # TensorBoard events
+
+
+def test_tensorboard_gets_losses_learning_rate_and_speed_at_the_logged_steps(tmp_path):
+    trainer = make_trainer(tmp_path)  # logs every 2 steps, 8 steps
+    trainer.train()
+    scalars = read_scalars(tmp_path / "train")
+    assert set(scalars) == {
+        "loss/first",
+        "loss/second",
+        "loss/total",
+        "learning_rate",
+        "images_per_second",
+        "epoch",
+    }
+    logged_losses = dict(trainer.loss_history)
+    for name in ("first", "second", "total"):
+        steps, values = zip(*scalars[f"loss/{name}"], strict=True)
+        assert steps == (2, 4, 6, 8)
+        np.testing.assert_allclose(values, [logged_losses[s][name] for s in steps], rtol=1e-6)
+    # The rate of each logged step's own update (optimizer step = logged step - 1): warm-up
+    # 0.01 -> 0.05 over 2 steps (0.03 at step 1), 0.05 to the end of epoch 0, then 0.02.
+    assert dict(scalars["learning_rate"]) == pytest.approx({2: 0.03, 4: 0.05, 6: 0.02, 8: 0.02})
+    assert dict(scalars["epoch"]) == pytest.approx({2: 0.5, 4: 1.0, 6: 1.5, 8: 2.0})
+    assert [step for step, _ in scalars["images_per_second"]] == [2, 4, 6, 8]
+    assert all(value > 0 for _, value in scalars["images_per_second"])
 
 
 def test_every_nth_step_is_logged(tmp_path):
@@ -86,21 +110,25 @@ def test_resume_flag_without_a_checkpoint_is_an_error(tmp_path):
         make_trainer(tmp_path).restore(require_checkpoint=True)
 
 
-def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
+def test_nan_output_at_a_checkpoint_step_stops_before_that_checkpoint_is_saved(tmp_path):
     global_batch = stand_in_config().train.global_batch_size
     finite_losses = stand_in_losses(global_batch)
     step = tf.Variable(0)
 
-    def nan_at_step_5(outputs, batch):
-        losses = finite_losses(outputs, batch)
+    def nan_output_at_step_6(outputs, batch):
+        # A diverged model: its output, hence the loss and every gradient, is NaN at step 6,
+        # a checkpoint step (every 3 steps).
         step.assign_add(1)
-        bad = tf.where(step == 5, np.nan, 0.0)
-        return {**losses, "total": losses["total"] + bad}
+        poison = tf.where(step == 6, np.nan, 0.0)
+        return finite_losses({"prediction": outputs["prediction"] + poison}, batch)
 
-    trainer = make_trainer(tmp_path, loss_fn=nan_at_step_5)
-    with pytest.raises(NonFiniteLossError, match=r"non-finite loss at step 5.*ckpt-4"):
+    trainer = make_trainer(tmp_path, loss_fn=nan_output_at_step_6)
+    with pytest.raises(NonFiniteLossError, match=r"non-finite loss at step 6.*ckpt-4"):
         trainer.train()
+    # The NaN gradients reached the weights in memory; none of them reached the disk.
+    assert not all(np.isfinite(w.numpy()).all() for w in trainer.model.weights)
     assert checkpoint_steps(tmp_path) == [3, 4]
+    assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-4")
     restored = make_trainer(tmp_path)
     restored.restore()
     assert int(restored.step.numpy()) == 4
@@ -172,4 +200,4 @@ def test_periodic_evaluation_runs_every_n_epochs_and_writes_eval_events(tmp_path
     trainer = Trainer(cfg, str(tmp_path), create_strategy("default"), components)
     trainer.train()
     assert evaluated_at == [8, 16]
-    assert os.listdir(tmp_path / "eval")
+    assert read_scalars(tmp_path / "eval") == {"metrics/AP50": [(8, 0.5), (16, 0.5)]}

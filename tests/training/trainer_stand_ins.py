@@ -58,7 +58,12 @@ def build_stand_in_model(cfg) -> keras.Model:
 
 def build_stand_in_dataset(cfg, input_context: tf.distribute.InputContext) -> tf.data.Dataset:
     """Deterministic examples (image and target a function of the index), shuffled with a seed,
-    sharded over input pipelines, batched per replica, repeated forever."""
+    sharded over input pipelines, batched per replica, repeated forever.
+
+    Every pipeline shuffles the same way before taking its share, so global batch k holds the
+    same examples whatever the number of pipelines: a multi-worker run can be compared with a
+    single-process one.
+    """
     per_replica_batch = input_context.get_per_replica_batch_size(cfg.train.global_batch_size)
 
     def example(index):
@@ -67,10 +72,10 @@ def build_stand_in_dataset(cfg, input_context: tf.distribute.InputContext) -> tf
         target = tf.stack([tf.reduce_mean(image), tf.reduce_mean(image[..., 0]) * 2.0])
         return {"images": image, "target": target}
 
-    dataset = tf.data.Dataset.range(NUM_EXAMPLES).shard(
-        input_context.num_input_pipelines, input_context.input_pipeline_id
+    dataset = tf.data.Dataset.range(NUM_EXAMPLES).shuffle(
+        NUM_EXAMPLES, seed=cfg.train.seed, reshuffle_each_iteration=True
     )
-    dataset = dataset.shuffle(NUM_EXAMPLES, seed=cfg.train.seed, reshuffle_each_iteration=True)
+    dataset = dataset.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
     return dataset.map(example).batch(per_replica_batch, drop_remainder=True).repeat()
 
 

@@ -1,4 +1,8 @@
-"""SSD photometric distortion (ssd.pytorch `PhotometricDistort` + `RandomLightingNoise`)."""
+"""Photometric distortion, as in the authors' `_distort` (`data/data_augment.py`).
+
+The ssd.pytorch variants (contrast after the HSV steps half of the time, a random channel
+permutation, a smaller hue range) are kept as switches (`AugmentationConfig`).
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,28 @@ import tensorflow as tf
 _CHANNEL_PERMUTATIONS = ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0))
 
 
-def photometric_distort(image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-    """Random brightness, contrast, saturation, hue and channel order.
+def photometric_distort(
+    image: tf.Tensor,
+    seed: tf.Tensor,
+    hue_max_delta_degrees: float = 36.0,
+    contrast_before_hsv: bool = True,
+    channel_swap: bool = False,
+) -> tf.Tensor:
+    """Random brightness, contrast, saturation and hue (and optionally channel order).
 
     Each distortion is applied with probability 1/2: brightness `+U(-32, 32)`; contrast
-    `xU(0.5, 1.5)` (before the HSV steps or after them, with equal probability); saturation
-    `xU(0.5, 1.5)`; hue `+U(-18, 18)` degrees; a random channel permutation. Values are
-    clipped to [0, 255] after each step.
+    `xU(0.5, 1.5)`; saturation `xU(0.5, 1.5)`; hue `+U(-d, d)` degrees with
+    d = `hue_max_delta_degrees` (the authors draw whole OpenCV units of 2 degrees, -18..18;
+    here the shift is continuous). Values are clipped to [0, 255] after each step. Contrast
+    comes before the HSV steps, or with `contrast_before_hsv=False` before or after them with
+    equal probability; `channel_swap` adds a random channel permutation with probability 1/2.
 
     Args:
       image: float32 `[H, W, 3]` RGB in [0, 255].
       seed: int `[2]` stateless seed.
+      hue_max_delta_degrees: largest hue rotation.
+      contrast_before_hsv: the authors' fixed order (True) or ssd.pytorch's random one.
+      channel_swap: ssd.pytorch's random channel permutation.
     Returns:
       float32 `[H, W, 3]` RGB in [0, 255].
     """
@@ -34,17 +49,21 @@ def photometric_distort(image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
         return tf.clip_by_value(x, 0.0, 255.0)
 
     image = tf.cond(coin(0), lambda: clip(image + uniform(1, -32.0, 32.0)), lambda: image)
-    apply_contrast, contrast_first = coin(2), coin(4)
+    apply_contrast = coin(2)
+    contrast_first = tf.constant(True) if contrast_before_hsv else coin(4)
     contrast = uniform(3, 0.5, 1.5)
     image = tf.cond(apply_contrast & contrast_first, lambda: clip(image * contrast), lambda: image)
     saturation = tf.where(coin(5), uniform(6, 0.5, 1.5), 1.0)
-    hue_shift = tf.where(coin(7), uniform(8, -18.0 / 360.0, 18.0 / 360.0), 0.0)
+    max_hue_shift = hue_max_delta_degrees / 360.0
+    hue_shift = tf.where(coin(7), uniform(8, -max_hue_shift, max_hue_shift), 0.0)
     image = tf.cond(
         (saturation != 1.0) | (hue_shift != 0.0),
         lambda: adjust_hsv(image, saturation, hue_shift),
         lambda: image,
     )
     image = tf.cond(apply_contrast & ~contrast_first, lambda: clip(image * contrast), lambda: image)
+    if not channel_swap:
+        return image
     # Indices 6..11 (probability 1/2) keep the channel order.
     permutation_index = tf.random.stateless_uniform([], seeds[9], 0, 12, dtype=tf.int32)
     permutation = tf.constant(_CHANNEL_PERMUTATIONS + ((0, 1, 2),) * 6)[permutation_index]

@@ -1,4 +1,4 @@
-"""Random min-IoU crop (SSD), as in the authors' `_crop` (RFBNet/SSD_Pytorch `data_augment.py`)."""
+"""Random min-IoU crop (SSD), as in the authors' `_crop` (`data/data_augment.py`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,12 @@ import tensorflow as tf
 
 from efgrnet_tf.boxes.iou import pairwise_iou
 
+# Rounds drawn together per loop step: one fixed-shape block of rounds x trials windows.
+_ROUNDS_PER_STEP = 4
+# The bound of "until a round decides" (`max_rounds=0`): a round draws "no crop" with
+# probability 1/7 (default modes), so 1000 undecided rounds have probability below 1e-60.
+UNTIL_DECIDED_ROUNDS = 1000
+
 
 def random_min_iou_crop(
     image: tf.Tensor,
@@ -15,10 +21,11 @@ def random_min_iou_crop(
     seed: tf.Tensor,
     min_ious: Sequence[float] = (0.1, 0.3, 0.5, 0.7, 0.9),
     min_scale: float = 0.3,
+    max_rounds: int = 0,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """`sample_min_iou_crop` applied to an image: `(cropped [h, w, C], boxes [n, 4], keep [n])`."""
     window, boxes, keep = sample_min_iou_crop(
-        tf.shape(image)[:2], boxes_yxyx, seed, min_ious, min_scale
+        tf.shape(image)[:2], boxes_yxyx, seed, min_ious, min_scale, max_rounds=max_rounds
     )
     return image[window[0] : window[0] + window[2], window[1] : window[1] + window[3]], boxes, keep
 
@@ -30,17 +37,19 @@ def sample_min_iou_crop(
     min_ious: Sequence[float] = (0.1, 0.3, 0.5, 0.7, 0.9),
     min_scale: float = 0.3,
     num_trials: int = 50,
-    num_rounds: int = 4,
+    max_rounds: int = 0,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """Crops a random window whose IoU with every box is at least a randomly chosen minimum.
 
-    As in the authors' code, a round draws a mode uniformly from: no crop, each of `min_ious`,
-    and an unconstrained crop; then `num_trials` windows with side scale in [`min_scale`, 1]
-    and aspect ratio (w/h relative to the image's) in [max(1/2, scale^2), min(2, 1/scale^2)].
-    The first window whose IoU with *every* box reaches the minimum and that contains at least
-    one box centre is used; a round where none does is followed by a new round (the code's
-    `while True`), here at most `num_rounds` rounds, after which the image stays uncropped.
-    Images without boxes are never cropped.
+    As in the authors' `_crop`, a round draws a mode uniformly from: no crop, each of
+    `min_ious`, and an unconstrained crop; then `num_trials` windows with side scale in
+    [`min_scale`, 1] and aspect ratio (w/h relative to the image's) in
+    [max(1/2, scale^2), min(2, 1/scale^2)]. The first window whose IoU with *every* box
+    reaches the minimum and that contains at least one box centre is used. A round where none
+    does is followed by a new round until one decides (the code's `while True`); with
+    `max_rounds > 0` the image stays uncropped after that many undecided rounds (ssd.pytorch-
+    like). Rounds are drawn in blocks of 4 inside a `tf.while_loop`, so the usual one or two
+    rounds cost one block. Images without boxes are never cropped.
 
     Args:
       image_hw: int32 `[2]` height and width of the image.
@@ -49,69 +58,90 @@ def sample_min_iou_crop(
       min_ious: the constrained modes' minimum IoU.
       min_scale: smallest window side as a fraction of the image side.
       num_trials: windows drawn per round.
-      num_rounds: rounds drawn (all at once, for a fixed-shape graph).
+      max_rounds: undecided rounds before giving up; 0 = until decided
+        (`UNTIL_DECIDED_ROUNDS` at most).
     Returns:
       `(window, boxes, keep)`: int32 `[4]` `[top, left, height, width]` in pixels (the whole
       image when not cropping); float32 `[n, 4]` boxes clipped to the window and normalised to
       it; bool `[n]`, False for boxes whose centre lies outside the window (the caller drops
       them).
     """
-    seeds = tf.random.experimental.stateless_split(seed, num=5)
     image_hw = tf.cast(image_hw, tf.int32)
     height, width = tf.cast(image_hw[0], tf.float32), tf.cast(image_hw[1], tf.float32)
     num_boxes = tf.shape(boxes_yxyx)[0]
-    shape = [num_rounds, num_trials]
-
-    modes = tf.random.stateless_uniform(
-        [num_rounds], seeds[0], 0, len(min_ious) + 2, dtype=tf.int32
-    )
+    max_rounds = max_rounds or UNTIL_DECIDED_ROUNDS
+    rounds_per_step = min(_ROUNDS_PER_STEP, max_rounds)
+    shape = [rounds_per_step, num_trials]
     # Mode 0: no crop; 1..len(min_ious): constrained; last: unconstrained (-inf minimum).
-    min_iou = tf.gather(tf.constant([0.0, *min_ious, float("-inf")], tf.float32), modes)
-
-    scale = tf.random.stateless_uniform(shape, seeds[1], min_scale, 1.0)
-    min_ratio = tf.maximum(0.5, scale * scale)
-    max_ratio = tf.minimum(2.0, 1.0 / (scale * scale))
-    unit = tf.random.stateless_uniform(shape, seeds[2])
-    ratio = tf.sqrt(min_ratio + unit * (max_ratio - min_ratio))
-    crop_w = tf.maximum(tf.floor(scale * ratio * width), 1.0)
-    crop_h = tf.maximum(tf.floor(scale / ratio * height), 1.0)
-    left = tf.floor(tf.random.stateless_uniform(shape, seeds[3]) * (width - crop_w + 1.0))
-    top = tf.floor(tf.random.stateless_uniform(shape, seeds[4]) * (height - crop_h + 1.0))
-    windows = tf.reshape(
-        tf.stack(
-            [top / height, left / width, (top + crop_h) / height, (left + crop_w) / width], -1
-        ),
-        [num_rounds * num_trials, 4],
-    )
-
-    iou = pairwise_iou(boxes_yxyx, windows)  # [n, rounds * trials]
+    mode_min_ious = tf.constant([0.0, *min_ious, float("-inf")], tf.float32)
     centres = (boxes_yxyx[:, :2] + boxes_yxyx[:, 2:]) / 2.0
-    inside = _centres_inside(centres, windows)  # [n, rounds * trials]
-    valid = tf.reshape(
-        (tf.reduce_min(iou, axis=0) >= tf.repeat(min_iou, num_trials))
-        & tf.reduce_any(inside, axis=0),
-        shape,
-    )
-    round_decides = (modes == 0) | tf.reduce_any(valid, axis=1)
-    round_index = tf.argmax(tf.cast(round_decides, tf.int32), output_type=tf.int32)
-    do_crop = tf.reduce_any(round_decides) & (modes[round_index] > 0) & (num_boxes > 0)
-    trial_index = tf.argmax(tf.cast(valid[round_index], tf.int32), output_type=tf.int32)
-    chosen = round_index * num_trials + trial_index
 
-    top_px, left_px, h_px, w_px = (
-        tf.cast(tf.reshape(t, [-1])[chosen], tf.int32) for t in (top, left, crop_h, crop_w)
-    )
-    top_px = tf.where(do_crop, top_px, 0)
-    left_px = tf.where(do_crop, left_px, 0)
-    h_px = tf.where(do_crop, h_px, image_hw[0])
-    w_px = tf.where(do_crop, w_px, image_hw[1])
+    def draw_rounds(step):
+        """One block of rounds: (decided, crop, window [top, left, h, w] px, keep [n])."""
+        seeds = tf.random.experimental.stateless_split(
+            tf.random.experimental.stateless_fold_in(seed, step), num=5
+        )
+        modes = tf.random.stateless_uniform(
+            [rounds_per_step], seeds[0], 0, len(min_ious) + 2, dtype=tf.int32
+        )
+        scale = tf.random.stateless_uniform(shape, seeds[1], min_scale, 1.0)
+        min_ratio = tf.maximum(0.5, scale * scale)
+        max_ratio = tf.minimum(2.0, 1.0 / (scale * scale))
+        unit = tf.random.stateless_uniform(shape, seeds[2])
+        ratio = tf.sqrt(min_ratio + unit * (max_ratio - min_ratio))
+        crop_w = tf.maximum(tf.floor(scale * ratio * width), 1.0)
+        crop_h = tf.maximum(tf.floor(scale / ratio * height), 1.0)
+        left = tf.floor(tf.random.stateless_uniform(shape, seeds[3]) * (width - crop_w + 1.0))
+        top = tf.floor(tf.random.stateless_uniform(shape, seeds[4]) * (height - crop_h + 1.0))
+        windows = tf.reshape(
+            tf.stack(
+                [top / height, left / width, (top + crop_h) / height, (left + crop_w) / width],
+                -1,
+            ),
+            [-1, 4],
+        )
+        iou = pairwise_iou(boxes_yxyx, windows)  # [n, rounds * trials]
+        inside = _centres_inside(centres, windows)  # [n, rounds * trials]
+        min_iou = tf.repeat(tf.gather(mode_min_ious, modes), num_trials)
+        valid = tf.reshape(
+            (tf.reduce_min(iou, axis=0) >= min_iou) & tf.reduce_any(inside, axis=0), shape
+        )
+        round_number = step * rounds_per_step + tf.range(rounds_per_step)
+        round_decides = ((modes == 0) | tf.reduce_any(valid, axis=1)) & (round_number < max_rounds)
+        round_index = tf.argmax(tf.cast(round_decides, tf.int32), output_type=tf.int32)
+        decided = tf.reduce_any(round_decides)
+        crop = decided & (modes[round_index] > 0)
+        trial_index = tf.argmax(tf.cast(valid[round_index], tf.int32), output_type=tf.int32)
+        chosen = round_index * num_trials + trial_index
+        window = tf.stack([tf.reshape(t, [-1])[chosen] for t in (top, left, crop_h, crop_w)])
+        return decided, crop, window, inside[:, chosen]
 
-    keep = tf.where(do_crop, inside[:, chosen], tf.ones([num_boxes], tf.bool))
-    offset = tf.cast(tf.stack([top_px, left_px, top_px, left_px]), tf.float32)
-    size = tf.cast(tf.stack([h_px, w_px, h_px, w_px]), tf.float32)
+    def undecided(step, decided, crop, window, keep):
+        return ~decided & (step * rounds_per_step < max_rounds)
+
+    def next_block(step, decided, crop, window, keep):
+        return (step + 1, *draw_rounds(step))
+
+    _, _, do_crop, window_px, keep = tf.while_loop(
+        undecided,
+        next_block,
+        (
+            tf.constant(0),
+            tf.constant(False),
+            tf.constant(False),
+            tf.zeros([4]),
+            tf.zeros([num_boxes], tf.bool),
+        ),
+    )
+    whole_image = tf.stack([0, 0, image_hw[0], image_hw[1]])
+    window_px = tf.where(do_crop, tf.cast(window_px, tf.int32), whole_image)
+    keep = tf.where(do_crop, keep, tf.ones([num_boxes], tf.bool))
+    top_px, left_px, h_px, w_px = tf.unstack(tf.cast(window_px, tf.float32))
+    offset = tf.stack([top_px, left_px, top_px, left_px])
+    size = tf.stack([h_px, w_px, h_px, w_px])
     boxes_abs = boxes_yxyx * tf.stack([height, width, height, width])
     new_boxes = tf.clip_by_value((boxes_abs - offset) / size, 0.0, 1.0)
-    return tf.stack([top_px, left_px, h_px, w_px]), new_boxes, keep
+    return window_px, new_boxes, keep
 
 
 def _centres_inside(centres_yx: tf.Tensor, windows_yxyx: tf.Tensor) -> tf.Tensor:

@@ -1,8 +1,9 @@
 """The training transform: decoded example -> augmented, preprocessed model input.
 
-Order as in the authors' code (SPEC): min-IoU crop -> photometric distortion -> expand with
-mean fill -> horizontal flip -> resize with a random interpolation -> BGR mean subtraction ->
-drop boxes whose shorter side is below `min_box_side`.
+Order as in the authors' `preproc` (`data/data_augment.py`, docs/design.md "Training
+augmentation"): min-IoU crop -> photometric distortion -> expand with mean fill -> horizontal
+flip -> resize with a random interpolation -> BGR mean subtraction -> drop boxes whose shorter
+side is not above `min_box_side`.
 
 For speed the crop is resized straight to its place in the S x S output (`expand.py`), and the
 photometric distortion and the mean subtraction run on that resized footprint rather than on
@@ -41,9 +42,11 @@ def augment_for_training(
 
     The example is either decoded (`image`) or encoded (`image_encoded` and
     `original_size_hw`); an encoded JPEG is decoded only inside the crop window.
-    When every box of an image with boxes is cropped away or is too small after the transform,
-    the example falls back to evaluation preprocessing of the original (as the authors' code
-    does), so an annotated image never turns into a background-only sample.
+    As in the authors' `preproc`, an image without boxes is not augmented, and when every box
+    is cropped away or ends no longer than `min_box_side` on its shorter side, the original
+    image with all its boxes is used instead, un-augmented: resized (with a random
+    interpolation when `random_interpolation`) and mean-subtracted. So an annotated image never
+    turns into a background-only sample.
 
     Args:
       example: `image` uint8 `[H, W, 3]` RGB (or `image_encoded`, string), `boxes` `[n, 4]`
@@ -61,50 +64,75 @@ def augment_for_training(
     encoded = "image_encoded" in example
     passthrough = {key: value for key, value in example.items() if key != "image_encoded"}
 
-    def unaugmented():
-        out = dict(passthrough)
-        full = decode_image_rgb(example["image_encoded"]) if encoded else example["image"]
-        out["image"] = preprocess_for_eval(full, image_size, mean_bgr)
-        return out
+    def full_image():
+        return decode_image_rgb(example["image_encoded"]) if encoded else example["image"]
 
     if not config.enabled:
-        return unaugmented()
-    seeds = tf.random.experimental.stateless_split(seed, num=5)
-    image_hw = tf.cast(example["original_size_hw"], tf.int32)
-    boxes = example["boxes"]
-    keep = tf.ones([tf.shape(boxes)[0]], tf.bool)
-    window = tf.stack([0, 0, image_hw[0], image_hw[1]])
-    if config.min_iou_crop:
-        window, boxes, keep = sample_min_iou_crop(
-            image_hw, boxes, seeds[0], config.crop_min_ious, config.crop_min_scale
+        return {**passthrough, "image": preprocess_for_eval(full_image(), image_size, mean_bgr)}
+    seeds = tf.random.experimental.stateless_split(seed, num=6)
+
+    def unaugmented():
+        resized = random_interpolation_resize(
+            full_image(), [image_size, image_size], seeds[5], config.random_interpolation
         )
-    if encoded:
-        image = decode_image_window(example["image_encoded"], window)
-    else:
-        image = example["image"][
-            window[0] : window[0] + window[2], window[1] : window[1] + window[3]
-        ]
-    if config.expand:
-        footprint = sample_expand_footprint(image_size, seeds[1], config.expand_max_ratio)
-    else:
-        footprint = tf.constant([0, 0, image_size, image_size], tf.int32)
-    image = random_interpolation_resize(
-        image, footprint[2:] - footprint[:2], seeds[2], config.random_interpolation
-    )
-    if config.photometric:
-        image = photometric_distort(image, seeds[3])
-    image = pad_to_output(subtract_mean_bgr(image, mean_bgr), footprint, image_size)
-    boxes = boxes_into_footprint(boxes, footprint, image_size)
-    if config.horizontal_flip:
-        image, boxes = random_horizontal_flip(image, boxes, seeds[4])
-    shorter_side = tf.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-    keep &= shorter_side >= config.min_box_side
+        image = tf.ensure_shape(resized, [image_size, image_size, 3])
+        return {**passthrough, "image": subtract_mean_bgr(image, mean_bgr)}
 
-    augmented = dict(passthrough)
-    augmented["image"] = image
-    augmented["boxes"] = boxes
-    for key in ANNOTATION_KEYS:
-        augmented[key] = tf.boolean_mask(augmented[key], keep)
+    def augment():
+        image_hw = tf.cast(example["original_size_hw"], tf.int32)
+        boxes = example["boxes"]
+        keep = tf.ones([tf.shape(boxes)[0]], tf.bool)
+        window = tf.stack([0, 0, image_hw[0], image_hw[1]])
+        if config.min_iou_crop:
+            window, boxes, keep = sample_min_iou_crop(
+                image_hw,
+                boxes,
+                seeds[0],
+                config.crop_min_ious,
+                config.crop_min_scale,
+                max_rounds=config.crop_max_rounds,
+            )
+        if encoded:
+            image = decode_image_window(example["image_encoded"], window)
+        else:
+            image = example["image"][
+                window[0] : window[0] + window[2], window[1] : window[1] + window[3]
+            ]
+        if config.expand:
+            footprint = sample_expand_footprint(
+                image_size,
+                seeds[1],
+                config.expand_max_ratio,
+                config.expand_probability,
+                config.expand_aspect_jitter,
+            )
+        else:
+            footprint = tf.constant([0, 0, image_size, image_size], tf.int32)
+        image = random_interpolation_resize(
+            image, footprint[2:] - footprint[:2], seeds[2], config.random_interpolation
+        )
+        if config.photometric:
+            image = photometric_distort(
+                image,
+                seeds[3],
+                config.hue_max_delta_degrees,
+                config.contrast_before_hsv,
+                config.channel_swap,
+            )
+        image = pad_to_output(subtract_mean_bgr(image, mean_bgr), footprint, image_size)
+        boxes = boxes_into_footprint(boxes, footprint, image_size)
+        if config.horizontal_flip:
+            image, boxes = random_horizontal_flip(image, boxes, seeds[4])
+        shorter_side = tf.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+        keep &= shorter_side > config.min_box_side
 
-    lost_all_boxes = (tf.shape(example["boxes"])[0] > 0) & ~tf.reduce_any(keep)
-    return tf.cond(lost_all_boxes, unaugmented, lambda: augmented)
+        augmented = dict(passthrough)
+        augmented["image"] = image
+        augmented["boxes"] = boxes
+        for key in ANNOTATION_KEYS:
+            augmented[key] = tf.boolean_mask(augmented[key], keep)
+        # No box left: the authors' code trains on the original.
+        return tf.cond(tf.reduce_any(keep), lambda: augmented, unaugmented)
+
+    # An image without boxes is not augmented (nor is the augmentation computed).
+    return tf.cond(tf.shape(example["boxes"])[0] > 0, augment, unaugmented)

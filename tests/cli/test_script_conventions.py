@@ -1,0 +1,40 @@
+"""The benchmark and data scripts follow the tools' conventions: absl flags of their own in
+`--helpshort`, expected mistakes as one `error:` line with exit status 2."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from test_cli_conventions import assert_one_line_error, run_script
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    ("script", "own_flags"),
+    [
+        ("benchmark_deform_conv", ["--device", "--channel_divisor", "--dtype"]),
+        ("benchmark_model", ["--sizes", "--throughput_batch", "--mixed_precision"]),
+        ("benchmark_input", ["--num_images", "--threads"]),
+        ("convert_to_tfrecord", ["--config", "--override", "--output_prefix", "--num_shards"]),
+        ("visualize_augmentation", ["--output", "--num_images"]),
+    ],
+)
+def test_helpshort_lists_the_scripts_own_flags(script, own_flags):
+    result = run_script(script, "--helpshort")
+    text = result.stdout + result.stderr
+    for flag in own_flags:
+        assert re.search(rf"^  --(\[no\])?{flag[2:]}: ", text, re.MULTILINE), text
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "fragment"),
+    [
+        ("benchmark_deform_conv", ["unexpected"], "unexpected arguments: ['unexpected']"),
+        ("benchmark_model", ["--sizes=320,big"], "--sizes"),
+        ("convert_to_tfrecord", ["--config=missing.yaml", "--output_prefix=/tmp/x"], "missing"),
+    ],
+)
+def test_script_mistakes_are_one_line_with_status_2(script, args, fragment):
+    assert_one_line_error(run_script(script, *args), fragment)
