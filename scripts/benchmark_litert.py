@@ -11,26 +11,30 @@ on a shared machine hits every measurement alike. Prints latency, the ratio to t
 and the file size; `--out` also writes them as JSON.
 
     python scripts/benchmark_litert.py
-    python scripts/benchmark_litert.py --configs configs/shapes_vgg16_128.yaml --rounds 3
+    python scripts/benchmark_litert.py --configs=configs/shapes_vgg16_128.yaml --rounds=3
 """
 
-import argparse
 import json
 import os
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# First: loads TensorFlow without its C++ start-up lines (efgrnet_tf.cli.tf_startup).
+from efgrnet_tf.cli import launch
 
+# isort: split
 import numpy as np
 import tensorflow as tf
+from absl import app, flags
 
 import efgrnet_tf
+from efgrnet_tf.cli.whole_number_flags import define_whole_numbers
 from efgrnet_tf.config import load_config
+from efgrnet_tf.data.classes import label_map
 from efgrnet_tf.data.preprocess import resize_to_square
 from efgrnet_tf.data.synthetic import synthetic_dataset
 from efgrnet_tf.serving.export_module import DetectionExportModule
-from efgrnet_tf.serving.litert_converter import convert_module
+from efgrnet_tf.serving.litert_converter import QUANTIZATIONS, convert_module
 from efgrnet_tf.serving.litert_module import LiteRTDetectionModule
 from efgrnet_tf.serving.litert_runner import LiteRTDetector
 from efgrnet_tf.serving.signature_names import IMAGE_TENSOR_SIGNATURE, INPUT_NAMES
@@ -38,17 +42,18 @@ from efgrnet_tf.serving.signature_names import IMAGE_TENSOR_SIGNATURE, INPUT_NAM
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CONFIGS = ["configs/shapes_vgg16_128.yaml", "configs/voc_vgg16_320.yaml"]
 
-
-def _parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS)
-    parser.add_argument("--quantize", nargs="+", default=["none", "float16", "int8"])
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--rounds", type=int, default=5, help="timed rounds (best one counts)")
-    parser.add_argument("--calls", type=int, default=3, help="calls per round (mean counts)")
-    parser.add_argument("--calibration_images", type=int, default=8)
-    parser.add_argument("--out", help="JSON file for the results")
-    return parser.parse_args()
+flags.DEFINE_list("configs", DEFAULT_CONFIGS, "Config YAML files (relative to the repository).")
+flags.DEFINE_list("quantize", ["none", "float16", "int8"], "LiteRT quantizations to measure.")
+flags.register_validator(
+    "quantize",
+    lambda names: all(name in QUANTIZATIONS for name in names),
+    f"--quantize takes some of {','.join(QUANTIZATIONS)}",
+)
+define_whole_numbers("threads", [1, 2], "LiteRT interpreter thread counts, comma-separated.")
+flags.DEFINE_integer("rounds", 5, "Timed rounds (the best one counts).")
+flags.DEFINE_integer("calls", 3, "Calls per round (their mean counts).")
+flags.DEFINE_integer("calibration_images", 8, "Synthetic images calibrating int8.")
+flags.DEFINE_string("out", None, "JSON file for the results.")
 
 
 def _calibration_pixels(count, image_size):
@@ -59,7 +64,7 @@ def _calibration_pixels(count, image_size):
 
 def _saved_model_call(model, cfg, folder, image):
     """The `serving_default` call of the model's SavedModel export, and its size in bytes."""
-    module = DetectionExportModule(model, cfg)
+    module = DetectionExportModule(model, cfg, label_map(cfg))
     tf.saved_model.save(module, folder, signatures=module.signatures())
     serve = tf.saved_model.load(folder).signatures[IMAGE_TENSOR_SIGNATURE]
     images = tf.constant(image.astype(np.uint8))
@@ -81,7 +86,7 @@ def _litert_calls(model, cfg, args, folder, image):
         input_dtype = tf.uint8 if quantize == "int8" else tf.float32
         start = time.perf_counter()
         flatbuffer = convert_module(
-            LiteRTDetectionModule(model, cfg, input_dtype), quantize, calibration
+            LiteRTDetectionModule(model, cfg, label_map(cfg), input_dtype), quantize, calibration
         )
         print(f"  converted {quantize} in {time.perf_counter() - start:.0f} s", flush=True)
         path = os.path.join(folder, f"{quantize}.tflite")
@@ -144,8 +149,10 @@ def _benchmark_config(config_path, args):
     return rows
 
 
-def main():
-    args = _parse_args()
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    args = flags.FLAGS
     tf.config.threading.set_intra_op_parallelism_threads(max(args.threads))
     rows = [row for config in args.configs for row in _benchmark_config(config, args)]
     print(f"\n{'config':22} {'model':16} {'threads':>7} {'ms':>9} {'x TF':>6} {'MB':>7}")
@@ -160,4 +167,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    launch.run_tool(main, [__name__])

@@ -10,22 +10,26 @@ targets of issue 14. On a CPU without AMX-BF16 or AVX512-BF16 (and without a GPU
 measures float32 only: bfloat16 there is emulated and slower than float32.
 
     python scripts/benchmark_precision.py                       # VGG16 320, batch 1 and 8
-    python scripts/benchmark_precision.py --sizes 320 512 --rounds 3
-    python scripts/benchmark_precision.py --sizes 128 --width_multiplier 0.25 --rounds 1  # quick
+    python scripts/benchmark_precision.py --sizes=320,512 --rounds=3
+    python scripts/benchmark_precision.py --sizes=128 --width_multiplier=0.25 --rounds=1  # quick
 """
 
-import argparse
 import os
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# First: loads TensorFlow without its C++ start-up lines (efgrnet_tf.cli.tf_startup).
+from efgrnet_tf.cli import launch
 
+# isort: split
 import keras
 import tensorflow as tf
+from absl import app, flags
 
 import efgrnet_tf
+from efgrnet_tf.cli.whole_number_flags import define_whole_numbers
 from efgrnet_tf.config import config_from_dict
+from efgrnet_tf.data.classes import label_map
 from efgrnet_tf.modeling.precision import cpu_bfloat16_flags
 from efgrnet_tf.serving.export_module import DetectionExportModule
 
@@ -48,16 +52,15 @@ TARGETS = (
 )
 
 
-def _parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[320])
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
-    parser.add_argument("--width_multiplier", type=float, default=1.0)
-    parser.add_argument("--num_classes", type=int, default=21)
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds (best one counts)")
-    parser.add_argument("--serving_image_hw", type=int, nargs=2, default=[480, 640])
-    parser.add_argument("--skip_serving", action="store_true", help="forward passes only")
-    return parser.parse_args()
+define_whole_numbers("sizes", [320], "Model input sizes, comma-separated.")
+define_whole_numbers("batches", [1, 8], "Batch sizes, comma-separated.")
+flags.DEFINE_float("width_multiplier", 1.0, "model.width_multiplier.")
+flags.DEFINE_integer("num_classes", 21, "model.num_classes (with background).")
+flags.DEFINE_integer("rounds", 3, "Timed rounds (the best one counts).")
+define_whole_numbers(
+    "serving_image_hw", [480, 640], "Height,width of the serving_default images.", length=2
+)
+flags.DEFINE_bool("skip_serving", False, "Forward passes only.")
 
 
 def bfloat16_support() -> str:
@@ -86,7 +89,7 @@ def _forward_call(forward, size, batch):
 
 def _serving_calls(cfg, export_dir, batches, image_hw):
     """`{batch: call}` running the SavedModel `serving_default` of `cfg` (random weights)."""
-    module = DetectionExportModule(efgrnet_tf.build_model(cfg), cfg)
+    module = DetectionExportModule(efgrnet_tf.build_model(cfg), cfg, label_map(cfg))
     tf.saved_model.save(module, export_dir, signatures=module.signatures())
     serve = tf.saved_model.load(export_dir).signatures[SERVING]
     calls = {}
@@ -155,8 +158,10 @@ def _print_size(size, best, precisions, args):
     print()
 
 
-def main():
-    args = _parse_args()
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    args = flags.FLAGS
     tf.get_logger().setLevel("ERROR")  # one trace per batch size is expected, not a warning
     support = bfloat16_support()
     precisions = PRECISIONS if support else PRECISIONS[:1]
@@ -174,4 +179,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    launch.run_tool(main, [__name__])

@@ -9,21 +9,29 @@ range of its rounds. This is how the latency table of docs/serving.md is made:
     python scripts/export.py --config CONFIG --checkpoint RUN --export_dir /tmp/plain --version 1
     python scripts/export.py --config CONFIG --checkpoint RUN --export_dir /tmp/xla --version 1 \
         --jit_compile
-    python scripts/benchmark_serving.py /tmp/plain/1 /tmp/xla/1 --rounds 5
+    python scripts/benchmark_serving.py /tmp/plain/1 /tmp/xla/1 --rounds=5
 """
 
-import argparse
 import os
 import platform
 import statistics
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# First: loads TensorFlow without its C++ start-up lines (efgrnet_tf.cli.tf_startup).
+from efgrnet_tf.cli import launch
 
+# isort: split
 import numpy as np
 import tensorflow as tf
+from absl import flags
 
+from efgrnet_tf.cli.whole_number_flags import define_whole_numbers
+from efgrnet_tf.evaluation.detectors import resolve_saved_model_dir
 from efgrnet_tf.serving.signature_names import IMAGE_TENSOR_SIGNATURE, INPUT_NAMES
+from efgrnet_tf.user_errors import UserInputError
+
+flags.DEFINE_integer("rounds", 5, "Timed rounds after the first call.")
+define_whole_numbers("image_size_hw", [480, 640], "Height,width of the image.", length=2)
 
 
 def _timed_call(signature, images):
@@ -34,17 +42,21 @@ def _timed_call(signature, images):
     return time.perf_counter() - start
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("export_dirs", nargs="+", help="SavedModel folders (BASE/<version>)")
-    parser.add_argument("--rounds", type=int, default=5, help="timed rounds after the first call")
-    parser.add_argument("--image_size_hw", type=int, nargs=2, default=[480, 640])
-    args = parser.parse_args()
+def _export_dirs(paths):
+    """The SavedModel folders named on the command line (`BASE/<version>`, or `BASE` for its
+    newest version); at least one."""
+    if not paths:
+        raise UserInputError("name one or more SavedModel folders (BASE/<version>)")
+    return [resolve_saved_model_dir(path) for path in paths]
 
+
+def main(argv):
+    export_dirs = _export_dirs(argv[1:])
+    args = flags.FLAGS
     images = tf.constant(
         np.random.default_rng(0).integers(0, 256, (1, *args.image_size_hw, 3), dtype=np.uint8)
     )
-    loaded = [tf.saved_model.load(path) for path in args.export_dirs]
+    loaded = [tf.saved_model.load(path) for path in export_dirs]
     signatures = [model.signatures[IMAGE_TENSOR_SIGNATURE] for model in loaded]
     first_call = [_timed_call(signature, images) for signature in signatures]
     rounds = [[] for _ in signatures]
@@ -58,10 +70,10 @@ def main():
         f"{args.image_size_hw[1]} uint8, {args.rounds} rounds"
     )
     print(f"{'export':<40} {'median ms':>10} {'min-max ms':>16} {'first call s':>13}")
-    for path, times, first in zip(args.export_dirs, rounds, first_call, strict=True):
+    for path, times, first in zip(export_dirs, rounds, first_call, strict=True):
         spread = f"{1e3 * min(times):.0f}-{1e3 * max(times):.0f}"
         print(f"{path:<40} {1e3 * statistics.median(times):>10.0f} {spread:>16} {first:>13.1f}")
 
 
 if __name__ == "__main__":
-    main()
+    launch.run_tool(main, [__name__])

@@ -19,6 +19,9 @@ pytestmark = pytest.mark.slow
         ("benchmark_input", ["--num_images", "--threads"]),
         ("convert_to_tfrecord", ["--config", "--override", "--output_prefix", "--num_shards"]),
         ("visualize_augmentation", ["--output", "--num_images"]),
+        ("benchmark_precision", ["--sizes", "--serving_image_hw", "--skip_serving"]),
+        ("benchmark_litert", ["--configs", "--quantize", "--threads", "--out"]),
+        ("benchmark_serving", ["--rounds", "--image_size_hw"]),
     ],
 )
 def test_helpshort_lists_the_scripts_own_flags(script, own_flags):
@@ -34,6 +37,9 @@ def test_helpshort_lists_the_scripts_own_flags(script, own_flags):
         ("benchmark_deform_conv", ["unexpected"], "unexpected arguments: ['unexpected']"),
         ("benchmark_model", ["--sizes=320,big"], "--sizes"),
         ("convert_to_tfrecord", ["--config=missing.yaml", "--output_prefix=/tmp/x"], "missing"),
+        ("benchmark_precision", ["--serving_image_hw=480"], "--serving_image_hw"),
+        ("benchmark_litert", ["--quantize=int4"], "--quantize"),
+        ("benchmark_serving", ["/no/such/export"], "/no/such/export"),
     ],
 )
 def test_script_mistakes_are_one_line_with_status_2(script, args, fragment):

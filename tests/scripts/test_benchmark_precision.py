@@ -2,12 +2,12 @@
 
 import importlib.util
 import os
-import sys
 
 import pytest
+from absl import flags
 
 _SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "benchmark_precision.py")
-_TINY = ["--sizes", "128", "--width_multiplier", "0.0625", "--batches", "1", "--rounds", "1"]
+_TINY = ["--sizes=128", "--width_multiplier=0.0625", "--batches=1", "--rounds=1"]
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +20,8 @@ def benchmark():
 
 def _run(benchmark, monkeypatch, capsys, cpu_flags):
     monkeypatch.setattr(benchmark, "cpu_bfloat16_flags", lambda: cpu_flags)
-    monkeypatch.setattr(sys, "argv", ["benchmark_precision.py", *_TINY, "--skip_serving"])
-    benchmark.main()
+    argv = flags.FLAGS(["benchmark_precision.py", *_TINY, "--skip_serving"], known_only=True)
+    benchmark.main(argv)
     return capsys.readouterr().out
 
 
