@@ -14,6 +14,7 @@ from PIL import Image
 
 import efgrnet_tf
 from efgrnet_tf.config import load_config
+from efgrnet_tf.data.classes import label_map
 from efgrnet_tf.interop.import_pytorch import load_torch_checkpoint
 from efgrnet_tf.serving import image_tensor
 from efgrnet_tf.serving.export_module import DetectionExportModule
@@ -65,7 +66,7 @@ def _direct_detector(cfg, torch_checkpoint):
     model = efgrnet_tf.build_model(cfg)
     load_torch_checkpoint(model, cfg, torch_checkpoint)
     serve = image_tensor.serving_function(
-        DetectionExportModule(model, cfg).detect, IMAGE_SIZE, cfg.data.mean_bgr
+        DetectionExportModule(model, cfg, label_map(cfg)).detect, IMAGE_SIZE, cfg.data.mean_bgr
     )
     return Detector(serve, {})
 
