@@ -21,6 +21,10 @@ import tensorflow as tf
 
 # Precisions too coarse for bilinear weights and sums; they are computed in float32.
 _LOW_PRECISION = (tf.float16, tf.bfloat16)
+# Dtypes whose final GEMM runs in the input dtype: TF's bfloat16 MatMul accumulates in float32
+# (oneDNN on CPUs with AMX/AVX512-BF16), so only the GEMM operands are rounded. float16 keeps
+# its float32 GEMM.
+_GEMM_IN_INPUT_DTYPE = (tf.bfloat16,)
 
 
 def deform_conv2d_pure_tf(
@@ -43,13 +47,15 @@ def deform_conv2d_pure_tf(
     Returns:
         `[N, Ho, Wo, O]` in the dtype of `inputs`, with
         `Ho = (H + 2 * ph - (dh * (kh - 1) + 1)) // sh + 1` and likewise `Wo`. Float16 and
-        bfloat16 inputs are computed in float32 and cast back.
+        bfloat16 inputs are sampled in float32 (coordinates and bilinear weights need its
+        precision); the GEMM of the samples with the kernel then runs in bfloat16 (float32
+        accumulation) for bfloat16 inputs, in float32 for float16 ones.
     """
     out_dtype = inputs.dtype
     compute_dtype = tf.float32 if out_dtype in _LOW_PRECISION else out_dtype
+    gemm_dtype = out_dtype if out_dtype in _GEMM_IN_INPUT_DTYPE else compute_dtype
     inputs = tf.cast(inputs, compute_dtype)
     offsets = tf.cast(offsets, compute_dtype)
-    kernel = tf.cast(kernel, compute_dtype)
 
     kh, kw, channels, filters = kernel.shape
     taps = kh * kw
@@ -80,8 +86,9 @@ def deform_conv2d_pure_tf(
         columns = tf.transpose(
             tf.reshape(columns, [-1, groups, taps, channels // groups]), [0, 2, 1, 3]
         )
-    columns = tf.reshape(columns, [-1, taps * channels])
-    outputs = tf.matmul(columns, tf.reshape(kernel, [taps * channels, filters]))
+    columns = tf.cast(tf.reshape(columns, [-1, taps * channels]), gemm_dtype)
+    kernel = tf.cast(tf.reshape(kernel, [taps * channels, filters]), gemm_dtype)
+    outputs = tf.matmul(columns, kernel)
     outputs = tf.reshape(outputs, [batch, out_height, out_width, filters])
     return tf.cast(outputs, out_dtype)
 

@@ -104,3 +104,30 @@ def test_bfloat16_custom_op_leaves_its_gemms_to_matmul():
     assert "EfgrnetDeformConv2D" not in types
     float32_types = _op_types(forward_and_gradients, *[tf.cast(a, tf.float32) for a in args])
     assert "EfgrnetDeformConv2D" in float32_types
+
+
+def _matmul_dtypes(function, *args):
+    graph = function.get_concrete_function(*args).graph
+    nodes = [(op.type, op.node_def) for op in graph.get_operations()]
+    for f in graph.as_graph_def().library.function:
+        nodes.extend((node.op, node) for node in f.node_def)
+    return {tf.as_dtype(node.attr["T"].type) for op_type, node in nodes if op_type == "MatMul"}
+
+
+@pytest.mark.parametrize(
+    ("dtype", "gemm_dtype"),
+    [(tf.bfloat16, tf.bfloat16), (tf.float16, tf.float32), (tf.float32, tf.float32)],
+)
+def test_pure_tf_gemms_run_in_bfloat16_only_for_bfloat16_inputs(dtype, gemm_dtype):
+    inputs, offsets, kernel, _, conv_args = random_case(5, **CASES["3x3_stride2_pad3_dil3"])
+    args = [tf.constant(a, dtype) for a in (inputs, offsets, kernel)]
+
+    @tf.function
+    def forward_and_gradients(x, offsets, kernel):
+        with tf.GradientTape() as tape:
+            tape.watch([x, offsets, kernel])
+            y = deform_conv2d(x, offsets, kernel, implementation="pure_tf", **conv_args)
+        return tape.gradient(y, [x, offsets, kernel])
+
+    # The forward GEMM and its two gradient GEMMs.
+    assert _matmul_dtypes(forward_and_gradients, *args) == {gemm_dtype}
