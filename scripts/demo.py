@@ -19,6 +19,10 @@ import os
 import sys
 import time
 
+# First: loads TensorFlow without its C++ start-up lines (efgrnet_tf.cli.tf_startup).
+from efgrnet_tf.cli import launch
+
+# isort: split
 from absl import app, flags, logging
 from PIL import Image
 
@@ -128,4 +132,4 @@ def main(argv) -> None:
 
 if __name__ == "__main__":
     flags.mark_flag_as_required("model_dir")
-    app.run(main)
+    launch.run_tool(main, [__name__, config_flags.__name__])
