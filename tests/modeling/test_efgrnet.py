@@ -100,15 +100,11 @@ def test_model_input_and_summary():
 
 @pytest.mark.parametrize("backbone", ["vgg16", "resnet101"])
 def test_mixed_float16_outputs_are_float32(backbone):
-    keras.mixed_precision.set_global_policy("mixed_float16")
-    try:
-        cfg = tiny_config(backbone=backbone)
-        model = efgrnet_tf.build_model(cfg)
-        # Training mode: an untrained ResNet's inference-mode activations double at every
-        # residual add (fresh BN statistics) and would overflow float16 whatever the heads do.
-        outputs = model(_images(cfg, batch=2), training=True)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+    cfg = tiny_config(backbone=backbone, precision="mixed_float16")
+    model = efgrnet_tf.build_model(cfg)
+    # Training mode: an untrained ResNet's inference-mode activations double at every
+    # residual add (fresh BN statistics) and would overflow float16 whatever the heads do.
+    outputs = model(_images(cfg, batch=2), training=True)
     assert model.get_layer("fgrm1").compute_dtype == "float16"
     for key, value in outputs.items():
         assert value.dtype == "float32", key
