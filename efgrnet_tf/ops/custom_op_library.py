@@ -67,6 +67,11 @@ def _register_gradient(library):
     """Registers the gradients of EfgrnetDeformConv2D (EfgrnetDeformConv2DGrad) and of
     EfgrnetDeformIm2Col (EfgrnetDeformCol2Im)."""
 
+    def _geometry_attrs(op):
+        """The convolution attributes a forward op hands on to its gradient op."""
+        names = ("strides", "padding", "dilations", "deformable_groups", "use_mask")
+        return {name: op.get_attr(name) for name in names}
+
     @tf.RegisterGradient("EfgrnetDeformConv2D")
     def _deform_conv2d_grad(op, grad_output):
         use_mask = op.get_attr("use_mask")
@@ -76,11 +81,7 @@ def _register_gradient(library):
             mask=op.inputs[2],
             kernel=op.inputs[3],
             grad_output=grad_output,
-            strides=op.get_attr("strides"),
-            padding=op.get_attr("padding"),
-            dilations=op.get_attr("dilations"),
-            deformable_groups=op.get_attr("deformable_groups"),
-            use_mask=use_mask,
+            **_geometry_attrs(op),
         )
         # Without a mask, input 2 is an empty placeholder: it has no gradient.
         return grad_input, grad_offset, grad_mask if use_mask else None, grad_kernel
@@ -94,11 +95,7 @@ def _register_gradient(library):
             mask=op.inputs[2],
             kernel=op.inputs[3],
             grad_columns=grad_columns,
-            strides=op.get_attr("strides"),
-            padding=op.get_attr("padding"),
-            dilations=op.get_attr("dilations"),
-            deformable_groups=op.get_attr("deformable_groups"),
-            use_mask=use_mask,
+            **_geometry_attrs(op),
         )
         # The kernel is read for its shape only.
         return grad_input, grad_offset, grad_mask if use_mask else None, None
