@@ -15,8 +15,7 @@ from PIL import Image
 from serving_helpers import (
     CLASS_NAMES,
     MAX_DETECTIONS,
-    REPO_ROOT,
-    run_python,
+    export_with_script,
     run_stock_tf_probe,
 )
 
@@ -107,17 +106,7 @@ def export_base(trained_model, tmp_path_factory):
     """The export base folder holding version 1, written by `scripts/export.py`."""
     _, checkpoint_dir, config_path = trained_model
     base = str(tmp_path_factory.mktemp("exports") / "efgrnet")
-    result = run_python(
-        [
-            os.path.join(REPO_ROOT, "scripts", "export.py"),
-            f"--config={config_path}",
-            f"--checkpoint={checkpoint_dir}",
-            f"--export_dir={base}",
-        ],
-        cwd=REPO_ROOT,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().splitlines()[-1] == os.path.join(base, "1")
+    export_with_script(config_path, checkpoint_dir, base)
     return base
 
 

@@ -33,6 +33,25 @@ def run_python(args: list[str], cwd: str, with_repo: bool = True, timeout: float
     )
 
 
+def export_with_script(config_path: str, checkpoint_dir: str, base: str, *flags: str) -> str:
+    """Runs `scripts/export.py` as a user does into the new base folder `base`; returns
+    `base/1`, the version it must report as its last line."""
+    result = run_python(
+        [
+            os.path.join(REPO_ROOT, "scripts", "export.py"),
+            f"--config={config_path}",
+            f"--checkpoint={checkpoint_dir}",
+            f"--export_dir={base}",
+            *flags,
+        ],
+        cwd=REPO_ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    version_dir = os.path.join(base, "1")
+    assert result.stdout.strip().splitlines()[-1] == version_dir
+    return version_dir
+
+
 def run_stock_tf_probe(saved_model_dir: str, image_paths: list[str], cwd: str) -> dict:
     """The JSON report of `stock_tf_probe.py` on an export, run from `cwd` without the repo."""
     probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stock_tf_probe.py")

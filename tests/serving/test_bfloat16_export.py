@@ -4,14 +4,13 @@ it with the detections of the in-process bfloat16 model."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import sys
 
 import pytest
 import tensorflow as tf
 from detection_asserts import assert_same_detections
-from serving_helpers import REPO_ROOT, run_python
+from serving_helpers import REPO_ROOT, export_with_script, run_python, run_stock_tf_probe
 from test_export_round_trip import image_row, keras_detections
 from test_saved_model_cli import parse_signatures
 
@@ -29,31 +28,13 @@ def bfloat16_export_dir(trained_model, tmp_path_factory):
     """`BASE/1` of the small model exported by `scripts/export.py --precision=mixed_bfloat16`."""
     _, checkpoint_dir, config_path = trained_model
     base = str(tmp_path_factory.mktemp("bf16_exports") / "efgrnet")
-    result = run_python(
-        [
-            os.path.join(REPO_ROOT, "scripts", "export.py"),
-            f"--config={config_path}",
-            f"--checkpoint={checkpoint_dir}",
-            f"--export_dir={base}",
-            "--precision=mixed_bfloat16",
-        ],
-        cwd=REPO_ROOT,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return os.path.join(base, "1")
+    return export_with_script(config_path, checkpoint_dir, base, "--precision=mixed_bfloat16")
 
 
 @pytest.fixture(scope="module")
 def bfloat16_probe_report(bfloat16_export_dir, test_images, tmp_path_factory):
     paths, _ = test_images
-    probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stock_tf_probe.py")
-    result = run_python(
-        [probe, bfloat16_export_dir, *paths],
-        cwd=str(tmp_path_factory.mktemp("bf16_probe")),
-        with_repo=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_stock_tf_probe(bfloat16_export_dir, paths, str(tmp_path_factory.mktemp("probe")))
 
 
 def model_info(export_dir: str) -> dict[str, str]:
