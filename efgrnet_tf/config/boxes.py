@@ -1,4 +1,7 @@
-"""Anchor, target-assignment, loss and detection-decoding configs (SPEC: anchors, losses)."""
+"""Anchor, target-assignment, loss and detection-decoding configs.
+
+The rules they parametrise: docs/design.md, "Boxes, targets, losses, decoding".
+"""
 
 from __future__ import annotations
 

@@ -37,7 +37,9 @@ def keras_detection_fn(model: keras.Model, cfg: ExperimentConfig) -> DetectionFn
 
     @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)])
     def detect(images):
-        return decode_detections(model(images, training=False), anchors_cxcywh, cfg)
+        return decode_detections(
+            model(images, training=False), anchors_cxcywh, cfg.postprocess, cfg.anchors.variances
+        )
 
     return detect
 

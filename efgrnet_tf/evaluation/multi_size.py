@@ -70,7 +70,7 @@ def candidates_fn_at_size(
     @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)])
     def candidates(images):
         boxes_yxyx, class_probs = decode_boxes_and_scores(
-            sized(images, training=False), anchors_cxcywh, cfg
+            sized(images, training=False), anchors_cxcywh, cfg.postprocess, cfg.anchors.variances
         )
         flat_scores = tf.reshape(class_probs[..., 1:], [tf.shape(images)[0], -1])
         scores, flat_index = tf.math.top_k(flat_scores, k=k)

@@ -23,7 +23,7 @@ def hard_negative_mask(
         for unmatched anchors).
       candidates: `[B, A]` bool, anchors that may be selected (not positive, not filtered).
       num_positives: `[B]` int number of positives per image.
-      negative_to_positive_ratio: negatives kept per positive (SPEC: 3).
+      negative_to_positive_ratio: negatives kept per positive (SSD, Liu et al. 2016, Sec. 2.2: 3).
       negatives_without_positives: negatives kept in an image with no positives (a number or
         a scalar tensor).
     Returns:

@@ -15,7 +15,7 @@ plus smooth-L1 on the positives' deltas, summed over the replica's images and di
 stage's positive count summed over all replicas (at least 1). Summing the returned values over
 replicas, as gradient aggregation does, therefore gives the loss of the global batch.
 
-Choices the SPEC leaves open:
+Choices the paper leaves open:
 - crowd boxes (`loss.ignore_crowd_boxes`) are dropped before matching, like padded slots:
   anchors on a crowd region are background unless a non-crowd box claims them;
 - an image without positives in a stage keeps `loss.negatives_for_images_without_positives`
@@ -27,11 +27,12 @@ Choices the SPEC leaves open:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import tensorflow as tf
 
 from efgrnet_tf.boxes.coding import decode_deltas
 from efgrnet_tf.config.boxes import LossConfig
-from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.losses.hard_negative_mining import hard_negative_mask
 from efgrnet_tf.losses.targets import assign_targets, valid_gt_mask
 
@@ -40,7 +41,8 @@ def compute_losses(
     outputs: dict[str, tf.Tensor],
     labels: dict[str, tf.Tensor],
     anchors_cxcywh: tf.Tensor,
-    cfg: ExperimentConfig,
+    loss_cfg: LossConfig,
+    variances: Sequence[float],
 ) -> dict[str, tf.Tensor]:
     """The replica's share of the four loss terms and their sum.
 
@@ -52,13 +54,13 @@ def compute_losses(
       labels: `boxes` `[B, M, 4]` yxyx normalised, `classes` `[B, M]` int 1-based with -1 for
         padded slots, `is_crowd` `[B, M]` bool.
       anchors_cxcywh: `[A, 4]` anchors from `generate_anchors`.
-      cfg: uses `cfg.loss` and `cfg.anchors.variances`.
+      loss_cfg: the config's `loss` section.
+      variances: `(centre, size)` of the box coding, the config's `anchors.variances`.
     Returns:
       float32 scalars `objectness_classification`, `objectness_localization`,
       `final_classification`, `final_localization` and `total` (their sum); the objectness
       terms are 0 for single-stage models.
     """
-    loss_cfg = cfg.loss
     gt_boxes = tf.cast(labels["boxes"], tf.float32)
     gt_classes = tf.cast(labels["classes"], tf.int32)
     gt_valid = valid_gt_mask(gt_classes, labels["is_crowd"], loss_cfg.ignore_crowd_boxes)
@@ -70,7 +72,7 @@ def compute_losses(
             gt_valid,
             anchors,
             loss_cfg.positive_iou_threshold,
-            cfg.anchors.variances,
+            variances,
         )
 
     anchors_cxcywh = tf.cast(anchors_cxcywh, tf.float32)
@@ -96,9 +98,7 @@ def compute_losses(
         loss_cfg,
     )
 
-    refined_anchors = tf.stop_gradient(
-        decode_deltas(objectness_deltas, anchors_cxcywh, cfg.anchors.variances)
-    )
+    refined_anchors = tf.stop_gradient(decode_deltas(objectness_deltas, anchors_cxcywh, variances))
     class_targets, box_targets, matched = targets_against(refined_anchors)
     kept = tf.nn.softmax(objectness_logits, axis=-1)[..., 1] > loss_cfg.objectness_filter_threshold
     # Filtered anchors leave the positives either way; with the deviation switch off (the

@@ -7,14 +7,19 @@ call it outside `jit_compile=True` functions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import tensorflow as tf
 
 from efgrnet_tf.boxes.coding import cxcywh_to_yxyx, decode_deltas
-from efgrnet_tf.config.experiment import ExperimentConfig
+from efgrnet_tf.config.boxes import PostprocessConfig
 
 
 def decode_boxes_and_scores(
-    outputs: dict[str, tf.Tensor], anchors_cxcywh: tf.Tensor, cfg: ExperimentConfig
+    outputs: dict[str, tf.Tensor],
+    anchors_cxcywh: tf.Tensor,
+    postprocess: PostprocessConfig,
+    variances: Sequence[float],
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """Every anchor's final box and class scores, before NMS.
 
@@ -33,29 +38,33 @@ def decode_boxes_and_scores(
         background) and, for cascade models, `objectness_deltas` `[B, A, 4]`,
         `objectness_logits` `[B, A, 2]` (bg, fg); any float dtype.
       anchors_cxcywh: `[A, 4]` anchors, cxcywh normalised.
-      cfg: uses `cfg.postprocess` and `cfg.anchors.variances`.
+      postprocess: the config's `postprocess` section (`objectness_filter_threshold`,
+        `clip_boxes`).
+      variances: `(centre, size)` of the box coding, the config's `anchors.variances`.
 
     Returns:
       `(boxes_yxyx, class_scores)`: float32 `[B, A, 4]` yxyx normalised and float32
       `[B, A, num_classes]` softmax scores, background column included.
     """
-    variances = cfg.anchors.variances
     anchors = tf.cast(anchors_cxcywh, tf.float32)
     class_scores = tf.nn.softmax(tf.cast(outputs["class_logits"], tf.float32), axis=-1)
     if "objectness_logits" in outputs:
         anchors = decode_deltas(outputs["objectness_deltas"], anchors, variances)
         objectness = tf.nn.softmax(tf.cast(outputs["objectness_logits"], tf.float32), axis=-1)
-        kept = objectness[..., 1:2] > cfg.postprocess.objectness_filter_threshold
+        kept = objectness[..., 1:2] > postprocess.objectness_filter_threshold
         class_scores = tf.where(kept, class_scores, 0.0)
     boxes_cxcywh = decode_deltas(outputs["box_deltas"], anchors, variances)
     boxes_yxyx = cxcywh_to_yxyx(boxes_cxcywh)
-    if cfg.postprocess.clip_boxes:
+    if postprocess.clip_boxes:
         boxes_yxyx = tf.clip_by_value(boxes_yxyx, 0.0, 1.0)
     return boxes_yxyx, class_scores
 
 
 def decode_detections(
-    outputs: dict[str, tf.Tensor], anchors_cxcywh: tf.Tensor, cfg: ExperimentConfig
+    outputs: dict[str, tf.Tensor],
+    anchors_cxcywh: tf.Tensor,
+    postprocess: PostprocessConfig,
+    variances: Sequence[float],
 ) -> dict[str, tf.Tensor]:
     """Final detections of a batch.
 
@@ -66,26 +75,28 @@ def decode_detections(
     Args:
       outputs: the model's outputs, see `decode_boxes_and_scores`.
       anchors_cxcywh: `[A, 4]` anchors, cxcywh normalised.
-      cfg: uses `cfg.postprocess` and `cfg.anchors.variances`.
+      postprocess: the config's `postprocess` section.
+      variances: `(centre, size)` of the box coding, the config's `anchors.variances`.
     Returns:
       With K = `postprocess.max_detections`, zero-padded past `num_detections`:
       `detection_boxes` `[B, K, 4]` float32 yxyx normalised, `detection_scores` `[B, K]`
       float32, `detection_classes` `[B, K]` int32 1-based, `num_detections` `[B]` int32.
     """
-    post = cfg.postprocess
-    boxes_yxyx, class_probs = decode_boxes_and_scores(outputs, anchors_cxcywh, cfg)
+    boxes_yxyx, class_probs = decode_boxes_and_scores(
+        outputs, anchors_cxcywh, postprocess, variances
+    )
     nmsed = tf.image.combined_non_max_suppression(
         boxes_yxyx[:, :, None, :],
         class_probs[..., 1:],
-        max_output_size_per_class=post.max_detections_per_class,
-        max_total_size=post.max_detections,
-        iou_threshold=post.nms_iou_threshold,
-        score_threshold=post.score_threshold,
+        max_output_size_per_class=postprocess.max_detections_per_class,
+        max_total_size=postprocess.max_detections,
+        iou_threshold=postprocess.nms_iou_threshold,
+        score_threshold=postprocess.score_threshold,
         pad_per_class=False,
         clip_boxes=False,
     )
     num_detections = tf.cast(nmsed.valid_detections, tf.int32)
-    is_detection = tf.range(post.max_detections)[None, :] < num_detections[:, None]
+    is_detection = tf.range(postprocess.max_detections)[None, :] < num_detections[:, None]
     # NMS numbers the foreground columns from 0; padded entries stay class 0.
     classes = tf.where(is_detection, tf.cast(nmsed.nmsed_classes, tf.int32) + 1, 0)
     return {

@@ -71,7 +71,9 @@ class DetectionExportModule(tf.Module):
         # The anchors are built while tracing, so they are a constant of the graph.
         anchors_cxcywh = generate_anchors(self._cfg.anchors, (size, size))
         outputs = self._forward(images)
-        detections = decode_detections(outputs, anchors_cxcywh, self._cfg)
+        detections = decode_detections(
+            outputs, anchors_cxcywh, self._cfg.postprocess, self._cfg.anchors.variances
+        )
         data_ids = self._label_map.to_data_ids(detections["detection_classes"])
         return {
             "detection_boxes": detections["detection_boxes"],

@@ -67,5 +67,14 @@ class LiteRTDetectionModule(tf.Module):
         anchors_cxcywh = generate_anchors(cfg.anchors, (size, size))
         flat_outputs = self._frozen_forward(subtract_mean_bgr(images_rgb, cfg.data.mean_bgr))
         outputs = tf.nest.pack_sequence_as(self._forward_outputs, flat_outputs)
-        boxes_yxyx, class_scores = decode_boxes_and_scores(outputs, anchors_cxcywh, cfg)
-        return detection_postprocess(boxes_yxyx, class_scores, anchors_cxcywh, cfg, self._data_ids)
+        boxes_yxyx, class_scores = decode_boxes_and_scores(
+            outputs, anchors_cxcywh, cfg.postprocess, cfg.anchors.variances
+        )
+        return detection_postprocess(
+            boxes_yxyx,
+            class_scores,
+            anchors_cxcywh,
+            cfg.postprocess,
+            cfg.anchors.variances,
+            self._data_ids,
+        )

@@ -11,10 +11,12 @@ encoded once more against the prior anchors here, and the op's decoding gives th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import tensorflow as tf
 
 from efgrnet_tf.boxes.coding import encode_boxes, yxyx_to_cxcywh
-from efgrnet_tf.config.experiment import ExperimentConfig
+from efgrnet_tf.config.boxes import PostprocessConfig
 
 DETECTION_POSTPROCESS_OP = "TFLite_Detection_PostProcess"
 
@@ -70,7 +72,8 @@ def detection_postprocess(
     boxes_yxyx: tf.Tensor,
     class_scores: tf.Tensor,
     anchors_cxcywh: tf.Tensor,
-    cfg: ExperimentConfig,
+    postprocess: PostprocessConfig,
+    variances: Sequence[float],
     data_ids: tuple[int, ...],
 ) -> dict[str, tf.Tensor]:
     """NMS of one image's boxes by the op, with the outputs of `decode_detections`.
@@ -82,7 +85,8 @@ def detection_postprocess(
       boxes_yxyx: `[1, A, 4]` final boxes, yxyx normalised.
       class_scores: `[1, A, num_classes]` scores, background column 0 included (ignored).
       anchors_cxcywh: `[A, 4]` prior anchors.
-      cfg: `cfg.postprocess` (thresholds, limits) and `cfg.anchors.variances`.
+      postprocess: the config's `postprocess` section (thresholds, limits).
+      variances: `(centre, size)` of the box coding, the config's `anchors.variances`.
       data_ids: the exported id of each training class (`scores_by_class_id`).
     Returns:
       In the OD API's TFLite output order, all float32, K = `postprocess.max_detections`:
@@ -90,13 +94,11 @@ def detection_postprocess(
       gives the ids), `detection_scores` `[1, K]`, `num_detections` `[1]`; zeros past
       `num_detections`.
     """
-    box_encodings, anchors_yxhw = encode_for_postprocess(
-        boxes_yxyx, anchors_cxcywh, cfg.anchors.variances
-    )
+    box_encodings, anchors_yxhw = encode_for_postprocess(boxes_yxyx, anchors_cxcywh, variances)
     class_predictions = scores_by_class_id(class_scores, data_ids)
-    boxes, classes, scores, count = _postprocess_function(cfg, class_predictions.shape[-1])(
-        box_encodings, class_predictions, anchors_yxhw
-    )
+    boxes, classes, scores, count = _postprocess_function(
+        postprocess, variances, class_predictions.shape[-1]
+    )(box_encodings, class_predictions, anchors_yxhw)
     return {
         "detection_boxes": boxes,
         "detection_classes": classes,
@@ -105,14 +107,15 @@ def detection_postprocess(
     }
 
 
-def _postprocess_function(cfg: ExperimentConfig, num_class_columns: int):
+def _postprocess_function(
+    post: PostprocessConfig, variances: Sequence[float], num_class_columns: int
+):
     """The empty composite function the converter turns into the op, with its attributes.
 
     `num_classes` is every column of the class predictions: the op then skips none of them
     (it takes column 0 for background only when told one class less).
     """
-    post = cfg.postprocess
-    centre_variance, size_variance = cfg.anchors.variances
+    centre_variance, size_variance = variances
     attributes = {
         "max_detections": ("i", post.max_detections),
         "max_classes_per_detection": ("i", 1),

@@ -60,7 +60,7 @@ def efgrnet_components(cfg: ExperimentConfig, eval_output_dir: str | None = None
     anchors_cxcywh = generate_anchors(cfg.anchors, (image_size, image_size))
 
     def losses(outputs, batch):
-        return compute_losses(outputs, batch, anchors_cxcywh, cfg)
+        return compute_losses(outputs, batch, anchors_cxcywh, cfg.loss, cfg.anchors.variances)
 
     def evaluate(model):
         return evaluate_model(model, cfg, output_dir=eval_output_dir)

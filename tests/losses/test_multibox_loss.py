@@ -68,7 +68,7 @@ def _assert_losses_close(actual, expected, rtol=1e-4):
 def test_two_stage_loss_matches_the_numpy_reference(filter_all, ignore_crowd):
     cfg = _cfg(filter_negatives_from_all_final_losses=filter_all, ignore_crowd_boxes=ignore_crowd)
     outputs, labels, anchors = _random_batch()
-    losses = compute_losses(outputs, labels, anchors, cfg)
+    losses = compute_losses(outputs, labels, anchors, cfg.loss, cfg.anchors.variances)
     _assert_losses_close(losses, reference_losses(outputs, labels, anchors, cfg))
 
 
@@ -76,7 +76,7 @@ def test_single_stage_loss_matches_the_reference_with_zero_objectness_terms():
     cfg = _cfg()
     outputs, labels, anchors = _random_batch(seed=1)
     single = {k: outputs[k] for k in ("box_deltas", "class_logits")}
-    losses = compute_losses(single, labels, anchors, cfg)
+    losses = compute_losses(single, labels, anchors, cfg.loss, cfg.anchors.variances)
     assert float(losses["objectness_classification"]) == 0.0
     assert float(losses["objectness_localization"]) == 0.0
     _assert_losses_close(losses, reference_losses(single, labels, anchors, cfg))
@@ -111,7 +111,9 @@ def test_final_targets_use_the_refined_anchors():
         "objectness_deltas": objectness_deltas,
         "objectness_logits": np.zeros([1, 3, 2], np.float32),
     }
-    losses = compute_losses(outputs, _one_box_labels(box), anchors, _cfg())
+    losses = compute_losses(
+        outputs, _one_box_labels(box), anchors, LossConfig(), SMALL_ANCHORS.variances
+    )
     # Stage 1: a1 is the only (forced) positive; stage 2: refined a0 is, with zero targets.
     stage1_target = encode(box, anchors[1], variances)
     expected_objectness_loc = smooth_l1(objectness_deltas[0, 1] - stage1_target, 1.0)
@@ -145,7 +147,7 @@ def test_negative_anchor_filter(filter_all, threshold, expected_cls_terms, expec
     cfg = _cfg(
         filter_negatives_from_all_final_losses=filter_all, objectness_filter_threshold=threshold
     )
-    losses = compute_losses(outputs, _one_box_labels(box), anchors, cfg)
+    losses = compute_losses(outputs, _one_box_labels(box), anchors, cfg.loss, cfg.anchors.variances)
     kept_deltas = [d0] if expected_divisor == 1 else [d0, d1]
     expected_loc = sum(smooth_l1(d, 1.0) for d in kept_deltas) / expected_divisor
     assert float(losses["final_localization"]) == pytest.approx(expected_loc, rel=1e-5)
@@ -158,7 +160,7 @@ def _gradients(outputs, labels, anchors, cfg):
     tensors = {k: tf.constant(v) for k, v in outputs.items()}
     with tf.GradientTape() as tape:
         tape.watch(tensors)
-        total = compute_losses(tensors, labels, anchors, cfg)["total"]
+        total = compute_losses(tensors, labels, anchors, cfg.loss, cfg.anchors.variances)["total"]
     return total, tape.gradient(total, tensors)
 
 
@@ -167,7 +169,7 @@ def test_an_image_without_boxes_trains_background_with_a_finite_loss():
     outputs, labels, anchors = _random_batch(seed=2)
     empty = {k: v[2:3] for k, v in outputs.items()}
     empty_labels = {k: v[2:3] for k, v in labels.items()}
-    losses = compute_losses(empty, empty_labels, anchors, cfg)
+    losses = compute_losses(empty, empty_labels, anchors, cfg.loss, cfg.anchors.variances)
     assert float(losses["final_localization"]) == 0.0
     assert float(losses["objectness_localization"]) == 0.0
     assert float(losses["final_classification"]) > 0.0
@@ -191,7 +193,7 @@ def test_float16_outputs_are_computed_in_float32():
     cfg = _cfg()
     outputs, labels, anchors = _random_batch(seed=4)
     half = {k: v.astype(np.float16) for k, v in outputs.items()}
-    losses = compute_losses(half, labels, anchors, cfg)
+    losses = compute_losses(half, labels, anchors, cfg.loss, cfg.anchors.variances)
     assert all(losses[key].dtype == tf.float32 for key in LOSS_KEYS)
     as_float32 = {k: v.astype(np.float32) for k, v in half.items()}
     _assert_losses_close(losses, reference_losses(as_float32, labels, anchors, cfg))
@@ -200,7 +202,10 @@ def test_float16_outputs_are_computed_in_float32():
 def test_xla_compiled_loss_equals_eager():
     cfg = _cfg()
     outputs, labels, anchors = _random_batch(seed=5)
-    compiled = tf.function(lambda o, lab: compute_losses(o, lab, anchors, cfg), jit_compile=True)
+    compiled = tf.function(
+        lambda o, lab: compute_losses(o, lab, anchors, cfg.loss, cfg.anchors.variances),
+        jit_compile=True,
+    )
     _assert_losses_close(compiled(outputs, labels), reference_losses(outputs, labels, anchors, cfg))
 
 
@@ -226,12 +231,15 @@ def test_mirrored_replicas_sum_to_the_single_device_global_batch_loss(two_replic
 
     @tf.function
     def replica_losses(o, lab):
-        return strategy.run(lambda oo, ll: compute_losses(oo, ll, anchors, cfg), args=(o, lab))
+        return strategy.run(
+            lambda oo, ll: compute_losses(oo, ll, anchors, cfg.loss, cfg.anchors.variances),
+            args=(o, lab),
+        )
 
     per_replica = replica_losses(dist_outputs, dist_labels)
     summed = {k: strategy.reduce("SUM", v, axis=None) for k, v in per_replica.items()}
     _assert_losses_close(summed, expected)
-    single_device = compute_losses(outputs, labels, anchors, cfg)
+    single_device = compute_losses(outputs, labels, anchors, cfg.loss, cfg.anchors.variances)
     for key in LOSS_KEYS:
         np.testing.assert_allclose(float(summed[key]), float(single_device[key]), rtol=1e-5)
 
@@ -292,7 +300,7 @@ def _labels(*images_have_a_box):
 def test_images_without_positives_by_hand(config, images_have_a_box, kept_anchors):
     cfg = load_config(os.path.join(CONFIGS, config))
     outputs, labels = _uniform_outputs(len(images_have_a_box)), _labels(*images_have_a_box)
-    losses = compute_losses(outputs, labels, GRID_ANCHORS, cfg)
+    losses = compute_losses(outputs, labels, GRID_ANCHORS, cfg.loss, cfg.anchors.variances)
     # One positive (or none): the divisor is 1 either way.
     assert float(losses["objectness_classification"]) == pytest.approx(kept_anchors * math.log(2))
     assert float(losses["final_classification"]) == pytest.approx(kept_anchors * math.log(81))
@@ -315,7 +323,10 @@ def test_batch_scope_counts_positives_over_the_global_batch(two_replica_strategy
 
     @tf.function
     def replica_losses(o, lab):
-        return strategy.run(lambda oo, ll: compute_losses(oo, ll, GRID_ANCHORS, cfg), args=(o, lab))
+        return strategy.run(
+            lambda oo, ll: compute_losses(oo, ll, GRID_ANCHORS, cfg.loss, cfg.anchors.variances),
+            args=(o, lab),
+        )
 
     per_replica = replica_losses(share(outputs), share(labels))
     summed = strategy.reduce("SUM", per_replica["final_classification"], axis=None)
@@ -330,6 +341,6 @@ def test_batch_scope_is_the_per_image_rule_with_0_or_the_count(boxes_anywhere):
     cfg = _cfg(negatives_without_positives_scope="batch")
     per_image = _cfg(negatives_for_images_without_positives=0 if boxes_anywhere else 45)
     _assert_losses_close(
-        compute_losses(outputs, labels, anchors, cfg),
+        compute_losses(outputs, labels, anchors, cfg.loss, cfg.anchors.variances),
         reference_losses(outputs, labels, anchors, per_image),
     )

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from efgrnet_tf.config import ExperimentConfig, PostprocessConfig
+from efgrnet_tf.config import AnchorConfig, PostprocessConfig
 from efgrnet_tf.modeling.detection_generator import decode_detections
 
 # a0 and a1 overlap (IoU 0.90); a2, a3, a4 are apart. cxcywh.
@@ -22,12 +22,15 @@ ANCHORS = np.array(
 )
 
 
+VARIANCES = AnchorConfig().variances
+
+
 def _yxyx(cx, cy, w, h):
     return [cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2]
 
 
 def _cfg(**postprocess):
-    return ExperimentConfig(postprocess=PostprocessConfig(**postprocess))
+    return PostprocessConfig(**postprocess)
 
 
 def _outputs(class_probs, foreground_probs=None, box_deltas=None, objectness_deltas=None):
@@ -61,7 +64,7 @@ def test_nms_objectness_filter_and_background_by_hand():
         ]
     ]
     outputs = _outputs(class_probs, foreground_probs=[[0.9, 0.9, 0.005, 0.9, 0.9]])
-    detections = decode_detections(outputs, ANCHORS, _cfg(max_detections=8))
+    detections = decode_detections(outputs, ANCHORS, _cfg(max_detections=8), VARIANCES)
     assert detections["num_detections"].numpy().tolist() == [4]
     np.testing.assert_allclose(
         detections["detection_scores"].numpy()[0], [0.9, 0.4, 0.3, 0.1, 0, 0, 0, 0], rtol=1e-5
@@ -78,12 +81,14 @@ def test_boxes_are_decoded_against_refined_anchors_then_clipped():
     box_deltas = [[[0.0, 0.0, math.log(2.0) / 0.2, 0.0], [0.0, 0.0, 0.0, 0.0]]]
     objectness_deltas = [[[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]]  # cx += 0.1 * 0.2
     two_stage = _outputs(class_probs, [[0.9, 0.9]], box_deltas, objectness_deltas)
-    boxes = decode_detections(two_stage, anchors, _cfg())["detection_boxes"].numpy()[0]
+    boxes = decode_detections(two_stage, anchors, _cfg(), VARIANCES)["detection_boxes"].numpy()[0]
     np.testing.assert_allclose(
         boxes[:2], [[0.4, 0.32, 0.6, 0.72], [0.4, 0.85, 0.6, 1.0]], atol=1e-6
     )
     single_stage = _outputs(class_probs, box_deltas=box_deltas)
-    boxes = decode_detections(single_stage, anchors, _cfg())["detection_boxes"].numpy()[0]
+    boxes = decode_detections(single_stage, anchors, _cfg(), VARIANCES)["detection_boxes"].numpy()[
+        0
+    ]
     np.testing.assert_allclose(boxes[0], [0.4, 0.3, 0.6, 0.7], atol=1e-6)
 
 
@@ -95,12 +100,16 @@ def test_per_class_and_per_image_caps_and_zero_padding():
     busy = np.concatenate([1 - busy.sum(-1, keepdims=True), busy], -1)
     empty = np.tile([[0.998, 0.001, 0.001]], [12, 1])
     outputs = _outputs(np.stack([busy, empty]))
-    capped = decode_detections(outputs, anchors, _cfg(max_detections_per_class=4, max_detections=6))
+    capped = decode_detections(
+        outputs, anchors, _cfg(max_detections_per_class=4, max_detections=6), VARIANCES
+    )
     assert capped["detection_boxes"].shape == (2, 6, 4)
     assert capped["num_detections"].numpy().tolist() == [6, 0]
     expected_top6 = np.sort(np.concatenate([np.sort(busy[:, c])[-4:] for c in (1, 2)]))[::-1][:6]
     np.testing.assert_allclose(capped["detection_scores"][0], expected_top6, rtol=1e-5)
-    roomy = decode_detections(outputs, anchors, _cfg(max_detections_per_class=4, max_detections=10))
+    roomy = decode_detections(
+        outputs, anchors, _cfg(max_detections_per_class=4, max_detections=10), VARIANCES
+    )
     classes = roomy["detection_classes"].numpy()
     assert roomy["num_detections"].numpy().tolist() == [8, 0]
     assert np.bincount(classes[0], minlength=3).tolist() == [2, 4, 4]  # 2 zero-padded entries
@@ -123,14 +132,14 @@ def test_exports_in_a_saved_model(tmp_path):
             ]
         )
         def detect(self, outputs):
-            return decode_detections(outputs, ANCHORS, cfg)
+            return decode_detections(outputs, ANCHORS, cfg, VARIANCES)
 
     tf.saved_model.save(Detector(), str(tmp_path))
     rng = np.random.default_rng(1)
     class_probs = rng.dirichlet(np.ones(3), (2, num_anchors))
     outputs = _outputs(class_probs, foreground_probs=rng.uniform(0, 1, (2, num_anchors)))
     loaded = tf.saved_model.load(str(tmp_path)).detect(outputs)
-    direct = decode_detections(outputs, ANCHORS, cfg)
+    direct = decode_detections(outputs, ANCHORS, cfg, VARIANCES)
     for key, value in direct.items():
         np.testing.assert_allclose(loaded[key].numpy(), value.numpy(), rtol=1e-6)
 
@@ -146,7 +155,7 @@ def test_postprocess_config_rejects_invalid_values():
 def test_clip_boxes_switch_clips_to_the_image_or_keeps_the_decoded_box(clip_boxes, expected_xmax):
     anchors = np.array([[0.95, 0.5, 0.2, 0.2]], np.float32)  # x 0.85..1.05
     outputs = _outputs([[[0.1, 0.9]]], foreground_probs=[[0.9]])
-    detections = decode_detections(outputs, anchors, _cfg(clip_boxes=clip_boxes))
+    detections = decode_detections(outputs, anchors, _cfg(clip_boxes=clip_boxes), VARIANCES)
     np.testing.assert_allclose(
         detections["detection_boxes"][0, 0], [0.4, 0.85, 0.6, expected_xmax], atol=1e-6
     )

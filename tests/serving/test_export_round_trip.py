@@ -18,7 +18,12 @@ def keras_detections(model, cfg, image: np.ndarray) -> dict[str, np.ndarray]:
     """The in-process reference: preprocess, run the Keras model, decode (one image)."""
     size = cfg.model.image_size
     outputs = model(preprocess_for_eval(image[None], size, cfg.data.mean_bgr), training=False)
-    detections = decode_detections(outputs, generate_anchors(cfg.anchors, (size, size)), cfg)
+    detections = decode_detections(
+        outputs,
+        generate_anchors(cfg.anchors, (size, size)),
+        cfg.postprocess,
+        cfg.anchors.variances,
+    )
     return {name: value.numpy()[0] for name, value in detections.items()}
 
 

@@ -51,7 +51,7 @@ def test_decoding_against_unrefined_anchors_misses_the_bar(trained_ci_run):
     def detect_unrefined(images):
         outputs = dict(model(images, training=False))
         outputs["objectness_deltas"] = tf.zeros_like(outputs["objectness_deltas"])
-        return decode_detections(outputs, anchors, cfg)
+        return decode_detections(outputs, anchors, cfg.postprocess, cfg.anchors.variances)
 
     assert _ap50(trained_ci_run, detect_unrefined) < AP50_BAR
 
