@@ -96,8 +96,7 @@ def batches(root: str, image_size: int, augmentation: dict) -> Iterator[dict]:
         {
             "data": {
                 "source": "voc_folder",
-                "train_paths": [root],
-                "train_splits": ["trainval"],
+                "voc_folder": {"train": [{"year_folder": root, "image_set": "trainval"}]},
                 "shuffle_buffer": 512,
                 "augmentation": augmentation,
             },

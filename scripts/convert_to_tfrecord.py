@@ -3,7 +3,8 @@
     python scripts/convert_to_tfrecord.py --config=configs/voc_vgg16_320.yaml --split=train \
         --output_prefix=/data/tfrecords/voc0712_trainval --num_shards=32
 
-Then train with `data.source=tfrecord data.train_paths=[/data/tfrecords/voc0712_trainval]`.
+Then train with the overrides `data.source=tfrecord` and
+`data.tfrecord.train_prefixes=[/data/tfrecords/voc0712_trainval]`.
 """
 
 from __future__ import annotations

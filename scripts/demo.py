@@ -61,7 +61,7 @@ def write_held_out_images(cfg, folder: str, count: int) -> list[str]:
     paths = []
     for index in range(count):
         seed = example_seed(cfg.data.seed, "eval", index)
-        example = render_shapes_example(seed, index, cfg.data.synthetic_image_size)
+        example = render_shapes_example(seed, index, cfg.data.synthetic.image_size)
         path = os.path.join(folder, f"heldout_{index:03d}.png")
         Image.fromarray(example["image"].numpy()).save(path)
         paths.append(path)

@@ -188,9 +188,9 @@ def _training_overrides(args):
     size = 128 if args.quick else 320
     overrides = [
         "data.source=synthetic",
-        f"data.synthetic_image_size={size}",
-        "data.synthetic_train_size=256",
-        "data.synthetic_eval_size=8",
+        f"data.synthetic.image_size={size}",
+        "data.synthetic.train_size=256",
+        "data.synthetic.eval_size=8",
         "model.num_classes=5",
         f"class_names={SHAPES_CLASSES}",
         "model.pretrained_backbone=''",

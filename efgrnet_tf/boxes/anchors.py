@@ -22,7 +22,7 @@ def feature_map_sizes(
 def num_anchors(anchor_cfg: AnchorConfig, image_size_hw: Sequence[int]) -> int:
     """Number of anchors `A` for an image size (6375 at 320x320, 16320 at 512x512)."""
     cells = sum(rows * cols for rows, cols in feature_map_sizes(anchor_cfg, image_size_hw))
-    return cells * len(anchor_cfg.aspect_ratios)
+    return cells * anchor_cfg.num_anchors_per_cell
 
 
 def generate_anchors(anchor_cfg: AnchorConfig, image_size_hw: Sequence[int]) -> tf.Tensor:

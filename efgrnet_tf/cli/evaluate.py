@@ -17,12 +17,15 @@ importing this module defines none (several entry points can live in one process
 
 from __future__ import annotations
 
-import dataclasses
+import json
 
 from absl import app, flags, logging
 
 from efgrnet_tf.cli import config_flags, launch
 from efgrnet_tf.config import ExperimentConfig
+
+# The key `--split` replaces, by `data.source`.
+_SPLIT_KEYS = {"tfds": "data.tfds.eval", "voc_folder": "data.voc_folder.eval.image_set"}
 
 
 def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
@@ -43,7 +46,8 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     flags.DEFINE_string(
         "split",
         None,
-        "Eval split; replaces data.eval_split of the config.",
+        "Eval split; replaces data.tfds.eval (e.g. voc/2007:test) or "
+        "data.voc_folder.eval.image_set (e.g. test) of the config.",
         flag_values=flag_values,
     )
     flags.DEFINE_string(
@@ -72,13 +76,18 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
 
 
 def config_from_flags(flag_values: flags.FlagValues) -> ExperimentConfig:
-    """The config file with `--override`s applied, then `--split`."""
+    """The config file with `--override`s applied, then `--split` (an override of the
+    evaluation split of sources that name splits)."""
     cfg = config_flags.config_from_flags(flag_values)
-    if flag_values.split is not None:
-        cfg = dataclasses.replace(
-            cfg, data=dataclasses.replace(cfg.data, eval_split=flag_values.split)
+    if flag_values.split is None:
+        return cfg
+    if cfg.data.source not in _SPLIT_KEYS:
+        raise app.UsageError(
+            f"--split: data.source {cfg.data.source} names no splits (only "
+            f"{' and '.join(_SPLIT_KEYS)} do); set its evaluation entry with --override"
         )
-    return cfg
+    split_override = f"{_SPLIT_KEYS[cfg.data.source]}={json.dumps(flag_values.split)}"
+    return config_flags.config_from_flags(flag_values, (split_override,))
 
 
 def evaluate_from_flags(flag_values: flags.FlagValues) -> dict[str, float]:
@@ -111,7 +120,7 @@ def evaluate_from_flags(flag_values: flags.FlagValues) -> dict[str, float]:
     else:
         source = resolve_saved_model_dir(flag_values.saved_model)
         detect = saved_model_detection_fn(source, cfg.data.mean_bgr, label_map(cfg))
-    logging.info("evaluating %s on %s", source, cfg.data.eval_split or cfg.data.source)
+    logging.info("evaluating %s on %s data", source, cfg.data.source)
     class_names, category_ids, annotation_file = eval_labels(cfg)
     return evaluate(
         detect,

@@ -2,6 +2,15 @@
 
 from efgrnet_tf.config.boxes import AnchorConfig, LossConfig, PostprocessConfig
 from efgrnet_tf.config.data import AugmentationConfig, DataConfig
+from efgrnet_tf.config.data_sources import (
+    CocoJsonConfig,
+    CocoJsonSplitConfig,
+    SyntheticDataConfig,
+    TfdsDataConfig,
+    TfRecordConfig,
+    VocFolderConfig,
+    VocImageSetConfig,
+)
 from efgrnet_tf.config.eval import EvalConfig
 from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.config.loader import (
@@ -18,6 +27,8 @@ from efgrnet_tf.config.tta import TtaConfig, TtaScaleConfig
 __all__ = [
     "AnchorConfig",
     "AugmentationConfig",
+    "CocoJsonConfig",
+    "CocoJsonSplitConfig",
     "ConfigError",
     "DataConfig",
     "EvalConfig",
@@ -25,9 +36,14 @@ __all__ = [
     "LossConfig",
     "ModelConfig",
     "PostprocessConfig",
+    "SyntheticDataConfig",
+    "TfRecordConfig",
+    "TfdsDataConfig",
     "TrainConfig",
     "TtaConfig",
     "TtaScaleConfig",
+    "VocFolderConfig",
+    "VocImageSetConfig",
     "config_from_dict",
     "config_to_dict",
     "load_config",

@@ -23,6 +23,11 @@ class AnchorConfig:
     # SSD centre-size coding variances: (centre, size).
     variances: tuple[float, float] = (0.1, 0.2)
 
+    @property
+    def num_anchors_per_cell(self) -> int:
+        """Anchors at each feature-map cell: one per aspect ratio."""
+        return len(self.aspect_ratios)
+
     def __post_init__(self):
         if len(self.min_sizes) != len(self.steps):
             raise ValueError(f"min_sizes {self.min_sizes} and steps {self.steps} differ in length")

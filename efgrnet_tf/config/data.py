@@ -5,6 +5,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
+from efgrnet_tf.config.data_sources import (
+    CocoJsonConfig,
+    SyntheticDataConfig,
+    TfdsDataConfig,
+    TfRecordConfig,
+    VocFolderConfig,
+)
+
 
 @dataclasses.dataclass(frozen=True)
 class AugmentationConfig:
@@ -69,27 +77,19 @@ class AugmentationConfig:
 class DataConfig:
     """Where images come from and how they are batched.
 
-    `source` picks the reader (`efgrnet_tf.data.sources.catalog`): tfds (`voc/2007`,
-    `voc/2012`, `coco/2017`), raw folders (`voc_folder`, `coco_json`), sharded `tfrecord`
-    (written by `scripts/convert_to_tfrecord.py`), or the embedded `synthetic` shapes set.
-    An empty evaluation field means there is no evaluation split.
+    `source` picks the reader (`efgrnet_tf.data.sources.catalog`) and the sub-section it
+    reads: `synthetic` (the embedded shapes set), `tfds` (`voc/2007`, `voc/2012`,
+    `coco/2017`), raw folders (`voc_folder`, `coco_json`) or sharded `tfrecord` (written by
+    `scripts/convert_to_tfrecord.py`); `efgrnet_tf.config.data_sources` documents each. The
+    other fields apply to every source.
     """
 
     source: Literal["synthetic", "tfds", "voc_folder", "coco_json", "tfrecord"] = "synthetic"
-    # tfds: "name:split" strings, e.g. ["voc/2007:trainval", "voc/2012:trainval"] and
-    # "voc/2007:test". voc_folder: image-set names (ImageSets/Main/<name>.txt), one per
-    # train_paths entry or one for all, and the eval folder's image set.
-    train_splits: tuple[str, ...] = ()
-    eval_split: str = ""
-    # tfds data_dir (prepared data sets only; nothing is ever downloaded).
-    data_dir: str = ""
-    # voc_folder: VOC year folders (e.g. VOCdevkit/VOC2007). coco_json: [image folder].
-    # tfrecord: converted prefixes (shards PREFIX-*-of-*.tfrecord + PREFIX.json).
-    train_paths: tuple[str, ...] = ()
-    eval_path: str = ""
-    # coco_json: instances_*.json of the training and evaluation image folders.
-    annotation_file: str = ""
-    eval_annotation_file: str = ""
+    synthetic: SyntheticDataConfig = dataclasses.field(default_factory=SyntheticDataConfig)
+    tfds: TfdsDataConfig = dataclasses.field(default_factory=TfdsDataConfig)
+    voc_folder: VocFolderConfig = dataclasses.field(default_factory=VocFolderConfig)
+    coco_json: CocoJsonConfig = dataclasses.field(default_factory=CocoJsonConfig)
+    tfrecord: TfRecordConfig = dataclasses.field(default_factory=TfRecordConfig)
     # Ground-truth slots per image in a batch; extra boxes are dropped with a warning.
     max_boxes: int = 100
     mean_bgr: tuple[float, float, float] = (104.0, 117.0, 123.0)
@@ -102,8 +102,5 @@ class DataConfig:
     shuffle_buffer: int = 2048
     # True: element order, shuffling and augmentation are a pure function of `seed`.
     deterministic: bool = False
+    # Also the generator seed of the synthetic set.
     seed: int = 0
-    # Synthetic set: sizes of the generated splits and the seed of the generator.
-    synthetic_train_size: int = 2000
-    synthetic_eval_size: int = 200
-    synthetic_image_size: int = 256

@@ -1,11 +1,14 @@
 """Loads a typed experiment config from YAML, with `base:` inheritance and dotted overrides.
 
 Every key is checked against the dataclass tree: an unknown key or a value of the wrong type is a
-`ConfigError` that names the dotted key and the file it came from.
+`ConfigError` that names the dotted key and the file it came from; so is a failed check across
+fields (`checks.py`). Keys of older configs are translated first (`legacy_keys.py`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import dataclasses
 import os
 import types
@@ -15,7 +18,10 @@ from typing import Any, Literal
 
 import yaml
 
+from efgrnet_tf.config import checks, legacy_keys
+from efgrnet_tf.config.data import DataConfig
 from efgrnet_tf.config.experiment import ExperimentConfig
+from efgrnet_tf.config.raw_trees import deep_merge, dotted_keys
 
 
 class ConfigError(ValueError):
@@ -29,19 +35,18 @@ def load_config(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Exper
       path: a YAML file whose keys mirror `ExperimentConfig`.
       overrides: strings like `model.num_classes=21`; values are parsed as YAML scalars/lists.
     Returns:
-      A fully typed, frozen `ExperimentConfig`.
+      A fully typed, frozen `ExperimentConfig`, checked as a whole (`checks.check_config`).
     """
     raw, sources = _read_with_bases(os.fspath(path), seen=())
-    for override in overrides:
-        key, value, source = _parse_override(override)
-        _set_dotted(raw, key, value)
-        sources[key] = source
-    return _build(ExperimentConfig, raw, prefix="", sources=sources, default_source=os.fspath(path))
+    _apply_overrides(raw, sources, [_parse_override(text) for text in overrides])
+    return _build_checked(raw, sources, default_source=os.fspath(path))
 
 
 def config_from_dict(raw: Mapping[str, Any], source: str = "<dict>") -> ExperimentConfig:
-    """Builds and validates a config from a nested dict (used by tests and saved run configs)."""
-    return _build(ExperimentConfig, dict(raw), prefix="", sources={}, default_source=source)
+    """Builds and checks a config from a nested dict (used by tests and saved run configs)."""
+    raw = copy.deepcopy(dict(raw))
+    _upgrade_layer(raw, {}, source)
+    return _build_checked(raw, sources={}, default_source=source)
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:
@@ -83,33 +88,80 @@ def _read_with_bases(path: str, seen: tuple[str, ...]) -> tuple[dict, dict[str, 
         raise ConfigError(f"{path}: invalid YAML: {e}") from e
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping, got {type(raw).__name__}")
-    sources = {key: path for key in _dotted_keys(raw)}
     base = raw.pop("base", None)
     if base is None:
-        return raw, sources
+        _upgrade_layer(raw, {}, path)
+        return raw, {key: path for key in dotted_keys(raw)}
     base_path = os.path.join(os.path.dirname(path), base)
     merged, base_sources = _read_with_bases(base_path, (*seen, real))
-    _deep_merge(merged, raw)
-    base_sources.update(sources)
+    _upgrade_layer(raw, merged, path)
+    deep_merge(merged, raw)
+    base_sources.update({key: path for key in dotted_keys(raw)})
     return merged, base_sources
 
 
-def _dotted_keys(raw: Mapping, prefix: str = "") -> list[str]:
-    keys = []
-    for key, value in raw.items():
-        dotted = f"{prefix}{key}"
-        keys.append(dotted)
-        if isinstance(value, Mapping):
-            keys.extend(_dotted_keys(value, dotted + "."))
-    return keys
+def _upgrade_layer(layer: dict, bases: Mapping, where: str) -> None:
+    """Translates the flat data keys of one file (or dict) whose bases merged to `bases`."""
+    with _reported_as_set_by(where):
+        legacy_keys.upgrade_flat_data_keys(layer.get("data"), _data_source(bases), where)
 
 
-def _deep_merge(into: dict, new: Mapping) -> None:
-    for key, value in new.items():
-        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
-            _deep_merge(into[key], value)
-        else:
-            into[key] = value
+def _apply_overrides(raw: dict, sources: dict, overrides: list[tuple[str, Any, str]]) -> None:
+    """Sets each `(key, value, source)` in `raw`; flat data keys (`legacy_keys`) are
+    translated together, after the others, so that their `data.source` override applies."""
+    flat = [item for item in overrides if item[0] in _FLAT_DATA_OVERRIDES]
+    for key, value, source in overrides:
+        if key not in _FLAT_DATA_OVERRIDES:
+            _set_dotted(raw, key, value)
+            sources[key] = source
+    if not flat:
+        return
+    layer: dict = {}
+    for key, value, _ in flat:
+        _set_dotted(layer, key, value)
+    where = ", ".join(source for _, _, source in flat)
+    with _reported_as_set_by(where):
+        legacy_keys.upgrade_flat_data_keys(layer["data"], _data_source(raw), where)
+    for leaf in dotted_keys(layer, leaves_only=True):
+        _set_dotted(raw, leaf, _get_dotted(layer, leaf))
+        sources[leaf] = where
+
+
+_FLAT_DATA_OVERRIDES = frozenset(f"data.{key}" for key in legacy_keys.FLAT_DATA_KEYS)
+
+
+def _data_source(raw: Mapping) -> str:
+    data = raw.get("data")
+    source = data.get("source") if isinstance(data, Mapping) else None
+    return source if isinstance(source, str) else DataConfig.source
+
+
+def _get_dotted(raw: Mapping, key: str) -> Any:
+    for part in key.split("."):
+        raw = raw[part]
+    return raw
+
+
+@contextlib.contextmanager
+def _reported_as_set_by(where: str):
+    """Turns an `InvalidField` raised inside into a `ConfigError` naming `where`."""
+    try:
+        yield
+    except checks.InvalidField as e:
+        raise ConfigError(f"{where}: {e}") from e
+
+
+def _build_checked(raw: dict, sources: Mapping[str, str], default_source: str) -> ExperimentConfig:
+    """The typed config of the merged `raw`, after the checks across fields (`checks.py`)."""
+    anchors_per_cell_source = _source(sources, "model.num_anchors_per_cell", default_source)
+    with _reported_as_set_by(anchors_per_cell_source):
+        legacy_keys.drop_num_anchors_per_cell(raw, anchors_per_cell_source)
+    cfg = _build(ExperimentConfig, raw, prefix="", sources=sources, default_source=default_source)
+    try:
+        checks.check_config(cfg)
+    except checks.InvalidField as e:
+        raise ConfigError(f"{_source(sources, e.key, default_source)}: {e}") from e
+    return cfg
 
 
 def _parse_override(text: str) -> tuple[str, Any, str]:
@@ -134,10 +186,15 @@ def _set_dotted(raw: dict, key: str, value: Any) -> None:
 
 
 def _source(sources: Mapping[str, str], key: str, default: str) -> str:
+    """The file or override that set `key` (`a.b[2].c`), one of its fields, or its closest
+    enclosing key."""
+    fields = [source for dotted, source in sources.items() if dotted.startswith(key + ".")]
+    if key not in sources and fields:
+        return fields[-1]
     while key:
         if key in sources:
             return sources[key]
-        key = key.rpartition(".")[0]
+        key = key[: key.rindex("[")] if key.endswith("]") else key.rpartition(".")[0]
     return default
 
 

@@ -25,7 +25,6 @@ class ModelConfig:
     width_multiplier: float = 1.0
     num_classes: int = 0
     image_size: int = 320
-    num_anchors_per_cell: int = 3
     # Ablations (paper Table 3): feature enrichment = MSCF + bottom-up objectness module;
     # cascade = FGRM and the final heads. Both off = SSD baseline.
     feature_enrichment: bool = True
@@ -76,8 +75,6 @@ class ModelConfig:
             raise ValueError(f"image_size must be a positive multiple of 64, got {self.image_size}")
         if self.width_multiplier <= 0:
             raise ValueError(f"width_multiplier must be > 0, got {self.width_multiplier}")
-        if self.num_anchors_per_cell <= 0:
-            raise ValueError(f"num_anchors_per_cell must be > 0, got {self.num_anchors_per_cell}")
         if len(self.fgrm_dilations) != 4 or any(d <= 0 for d in self.fgrm_dilations):
             raise ValueError(f"fgrm_dilations needs 4 values > 0, got {self.fgrm_dilations}")
         if self.fgrm_channels <= 0:

@@ -16,6 +16,7 @@ import dataclasses
 
 import tensorflow as tf
 
+from efgrnet_tf.config.checks import check_class_names
 from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.data.sources import tfds_source
 
@@ -94,16 +95,12 @@ def config_class_names(cfg: ExperimentConfig) -> tuple[str, ...]:
     """The `num_classes - 1` names `cfg` gives; `class_1` ... when it gives only the count.
 
     Raises:
-      ValueError: `cfg.class_names` is non-empty but does not have `num_classes - 1` entries.
+      ValueError: `cfg.class_names` is non-empty but does not have `num_classes - 1` entries
+        (`check_class_names`, which every loaded config has passed).
     """
+    check_class_names(cfg)
     num_foreground = cfg.model.num_classes - 1
-    names = cfg.class_names or tuple(f"class_{i}" for i in range(1, num_foreground + 1))
-    if len(names) != num_foreground:
-        raise ValueError(
-            f"class_names has {len(names)} names but model.num_classes = "
-            f"{cfg.model.num_classes} needs {num_foreground} (background has no name)"
-        )
-    return tuple(names)
+    return tuple(cfg.class_names) or tuple(f"class_{i}" for i in range(1, num_foreground + 1))
 
 
 def label_map(cfg: ExperimentConfig) -> LabelMap:
@@ -118,7 +115,7 @@ def label_map(cfg: ExperimentConfig) -> LabelMap:
     """
     if cfg.model.num_classes and cfg.data.source in _SOURCES_WITHOUT_ID_FILES:
         names = config_class_names(cfg)
-        ids = tfds_source.category_ids(cfg.data.train_splits[0]) if _is_tfds(cfg) else None
+        ids = tfds_source.category_ids(cfg.data.tfds.train[0]) if _is_tfds(cfg) else None
         return LabelMap.numbered(names) if ids is None else LabelMap(names, ids)
     from efgrnet_tf.data import info
 
@@ -129,4 +126,4 @@ def label_map(cfg: ExperimentConfig) -> LabelMap:
 
 
 def _is_tfds(cfg: ExperimentConfig) -> bool:
-    return cfg.data.source == "tfds" and bool(cfg.data.train_splits)
+    return cfg.data.source == "tfds" and bool(cfg.data.tfds.train)

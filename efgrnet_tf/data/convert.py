@@ -33,9 +33,7 @@ def convert_split(
             return encoded
 
         records = records.map(encode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    annotation_file = (
-        source.eval_annotation_file if split == "eval" else (cfg.data.annotation_file or None)
-    )
+    annotation_file = source.eval_annotation_file if split == "eval" else _train_annotations(cfg)
     metadata = TfRecordMetadata(
         num_examples=0,
         class_names=source.class_names,
@@ -47,3 +45,11 @@ def convert_split(
 
 def _as_numpy(records: tf.data.Dataset) -> Iterator[dict]:
     yield from records.as_numpy_iterator()
+
+
+def _train_annotations(cfg: ExperimentConfig) -> str | None:
+    """The COCO annotation file of a single-file `coco_json` training split, else None."""
+    coco = cfg.data.coco_json
+    if cfg.data.source == "coco_json" and len(coco.train) == 1:
+        return coco.train[0].annotations
+    return None

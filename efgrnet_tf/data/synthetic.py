@@ -1,6 +1,6 @@
 """The embedded synthetic shapes data set, rendered in the graph from a seed.
 
-Each image is S x S (`data.synthetic_image_size`) with 0-10 objects of four classes
+Each image is S x S (`data.synthetic.image_size`) with 0-10 objects of four classes
 (`SHAPES_CLASS_NAMES`: circle, rectangle, triangle, cross) in solid colours that stand out from
 the local background, sizes from ~12 pixels (radius `MIN_RADIUS_PIXELS`) to ~60% of the image,
 random rotation (and aspect ratio for rectangles), on a background made of a colour gradient, a

@@ -29,8 +29,6 @@ from efgrnet_tf.modeling.precision import dtype_policy_scope
 from efgrnet_tf.modeling.pretrained import load_pretrained_backbone
 from efgrnet_tf.modeling.transition import TransitionBlock
 
-# Feature strides of the four detection levels; the anchor config must use the same steps.
-LEVEL_STRIDES = (8, 16, 32, 64)
 # ResNet-101 variant: channels of the final heads' two hidden 1x1 ConvBN layers.
 RESNET_FINAL_HEAD_CHANNELS = 512
 
@@ -41,7 +39,8 @@ def build_model(cfg):
     Args:
         cfg: uses `cfg.model` (architecture; `precision` is the dtype policy of every layer,
             whatever Keras' global policy), `cfg.train.sync_batch_norm` (every BN layer's
-            `synchronized`) and checks `cfg.anchors` against the model.
+            `synchronized`) and `cfg.anchors.num_anchors_per_cell` (checked against the model's
+            levels when the config loads, `efgrnet_tf.config.checks`).
     Returns:
         `keras.Model` mapping float32 images `[B, S, S, 3]` (S = `cfg.model.image_size`,
         preprocessed: BGR, mean subtracted) to a dict of float32 tensors (under every
@@ -51,8 +50,7 @@ def build_model(cfg):
         with `cfg.model.cascade` also `objectness_deltas` `[B, A, 4]` and `objectness_logits`
         `[B, A, 2]` (background, foreground).
     Raises:
-        ValueError: the anchor config does not match the model's levels or anchors per cell, or
-            `cfg.model.num_classes` is still 0 (not resolved from the data).
+        ValueError: `cfg.model.num_classes` is still 0 (not resolved from the data).
         FileNotFoundError: `cfg.model.pretrained_backbone` names a missing file.
     """
     m = cfg.model
@@ -61,15 +59,14 @@ def build_model(cfg):
             "model.num_classes is 0 (take it from the data): resolve it first with "
             "efgrnet_tf.data.classes.resolve_classes(cfg)"
         )
-    _check_anchor_config(cfg)
     with dtype_policy_scope(m.precision):
-        model = _build_layers(m, cfg.train.sync_batch_norm)
+        model = _build_layers(m, cfg.train.sync_batch_norm, cfg.anchors.num_anchors_per_cell)
     if m.pretrained_backbone:
         load_pretrained_backbone(model, m)
     return model
 
 
-def _build_layers(m, sync_batch_norm):
+def _build_layers(m, sync_batch_norm, num_anchors):
     """The functional model of `build_model`, its layers taking the current dtype policy."""
     bn_args = dict(
         batch_norm_momentum=m.batch_norm_momentum,
@@ -103,7 +100,6 @@ def _build_layers(m, sync_batch_norm):
     if m.feature_enrichment:
         sources = _enrich(images, sources, m, bn_args)
 
-    num_anchors = m.num_anchors_per_cell
     head = dict(kernel_stddev=m.head_kernel_stddev)
     outputs = {}
     if m.cascade:
@@ -178,19 +174,6 @@ def _enrich(images, sources, m, bn_args):
         transition = TransitionBlock(source.shape[-1], blocks, name=f"transition{level}", **bn_args)
         widened.append(transition(x))
     return [*widened, fused[3]]
-
-
-def _check_anchor_config(cfg):
-    if tuple(cfg.anchors.steps) != LEVEL_STRIDES:
-        raise ValueError(
-            f"anchors.steps must be the model's feature strides {LEVEL_STRIDES}, "
-            f"got {cfg.anchors.steps}"
-        )
-    if len(cfg.anchors.aspect_ratios) != cfg.model.num_anchors_per_cell:
-        raise ValueError(
-            f"model.num_anchors_per_cell ({cfg.model.num_anchors_per_cell}) must equal the "
-            f"number of anchors.aspect_ratios {cfg.anchors.aspect_ratios}"
-        )
 
 
 def _model_name(m):

@@ -161,7 +161,7 @@ def test_train_from_an_init_checkpoint_of_another_model_names_the_variables(tmp_
         f"--config={tiny_config}",
         f"--model_dir={tmp_path / 'run'}",
         f"--init_checkpoint={source}",
-        "--override=data.synthetic_image_size=64",
+        "--override=data.synthetic.image_size=64",
         "--override=train.global_batch_size=2",
         "--override=train.steps_per_epoch=1",
         "--override=train.epochs=1",

@@ -44,15 +44,15 @@ def test_voc_and_coco_configs_follow_the_paper_recipe(path):
     cfg = load_config(path)
     if cfg.name.startswith("voc"):
         assert cfg.class_names == VOC_CLASS_NAMES
-        assert cfg.data.train_splits == ("voc/2007:trainval", "voc/2012:trainval")
-        assert cfg.data.eval_split == "voc/2007:test"
+        assert cfg.data.tfds.train == ("voc/2007:trainval", "voc/2012:trainval")
+        assert cfg.data.tfds.eval == "voc/2007:test"
         assert (cfg.train.epochs, cfg.train.lr_boundaries_epochs) == (250, (150.0, 200.0))
         assert cfg.eval.metric == "voc"
     else:
         assert cfg.eval.metric == "coco"
         assert cfg.class_names == COCO_CLASS_NAMES
-        assert cfg.data.train_splits == ("coco/2017:train",)
-        assert cfg.data.eval_split == "coco/2017:validation"
+        assert cfg.data.tfds.train == ("coco/2017:train",)
+        assert cfg.data.tfds.eval == "coco/2017:validation"
         assert cfg.train.epochs == 160
         assert cfg.train.lr_boundaries_epochs == (90.0, 110.0, 130.0, 150.0)
         assert cfg.train.lr_values == pytest.approx((2e-3, 4e-4, 4e-5, 4e-6))

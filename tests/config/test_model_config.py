@@ -20,7 +20,6 @@ def test_defaults_are_the_papers_full_vgg16_model_with_classes_from_the_data():
         (dict(num_classes=-1), "num_classes"),
         (dict(image_size=320 + 32), "image_size"),
         (dict(width_multiplier=0.0), "width_multiplier"),
-        (dict(num_anchors_per_cell=0), "num_anchors_per_cell"),
         (dict(fgrm_dilations=(5, 4, 3)), "fgrm_dilations"),
         (dict(fgrm_dilations=(5, 4, 0, 2)), "fgrm_dilations"),
         (dict(fgrm_channels=0), "fgrm_channels"),

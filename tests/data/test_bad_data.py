@@ -55,10 +55,10 @@ def _voc_config(root):
         {
             "data": {
                 "source": "voc_folder",
-                "train_paths": [str(root)],
-                "train_splits": ["test"],
-                "eval_path": str(root),
-                "eval_split": "test",
+                "voc_folder": {
+                    "train": [{"year_folder": str(root), "image_set": "test"}],
+                    "eval": {"year_folder": str(root), "image_set": "test"},
+                },
             },
             # The VOC classes, given: a record naming another class is bad data here.
             "model": {"image_size": 64, "num_classes": 21},

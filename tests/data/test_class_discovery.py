@@ -22,10 +22,10 @@ def _sparse_coco_config(tmp_path, model=None, class_names=None):
         "model": {"image_size": 64, **(model or {})},
         "data": {
             "source": "coco_json",
-            "train_paths": [str(image_dir)],
-            "annotation_file": str(annotation_file),
-            "eval_path": str(image_dir),
-            "eval_annotation_file": str(annotation_file),
+            "coco_json": {
+                "train": [{"images": str(image_dir), "annotations": str(annotation_file)}],
+                "eval": {"images": str(image_dir), "annotations": str(annotation_file)},
+            },
         },
     }
     if class_names is not None:
@@ -61,10 +61,10 @@ def test_a_voc_folder_without_classes_takes_the_names_of_its_annotations(tmp_pat
         "model": {"image_size": 64},
         "data": {
             "source": "voc_folder",
-            "train_paths": [str(train)],
-            "train_splits": ["trainval"],
-            "eval_path": str(evaluation),
-            "eval_split": "test",
+            "voc_folder": {
+                "train": [{"year_folder": str(train), "image_set": "trainval"}],
+                "eval": {"year_folder": str(evaluation), "image_set": "test"},
+            },
         },
     }
 
@@ -105,19 +105,22 @@ def test_class_names_that_differ_from_the_data_are_refused_naming_both(tmp_path)
         resolve_classes(cfg)
 
 
-def test_coco_train_and_eval_files_with_different_categories_are_refused(tmp_path):
+def test_coco_files_with_different_categories_are_refused(tmp_path):
     cfg = _sparse_coco_config(tmp_path / "train")
     other = [
         {"id": 1, "file_name": "a.jpg", "height": 16, "width": 24, "pixels": solid_image(16, 24)}
     ]
     _, eval_file = write_coco(tmp_path / "eval", other, [], [{"id": 3, "name": "car"}])
-    raw = {"data": {**cfg.data.__dict__, "eval_annotation_file": str(eval_file)}}
-    raw["data"].pop("augmentation")
-
-    with pytest.raises(ValueError, match="different categories") as raised:
-        dataset_info(config_from_dict(raw))
-    assert cfg.data.annotation_file in str(raised.value)
-    assert str(eval_file) in str(raised.value)
+    train_split = cfg.data.coco_json.train[0]
+    train_file = train_split.annotations
+    other_split = {"images": str(tmp_path / "eval" / "images"), "annotations": str(eval_file)}
+    train = [{"images": train_split.images, "annotations": train_file}]
+    # The other file as the evaluation split, and as a second training file.
+    for coco in ({"train": train, "eval": other_split}, {"train": [*train, other_split]}):
+        with pytest.raises(ValueError, match="different categories") as raised:
+            dataset_info(config_from_dict({"data": {"source": "coco_json", "coco_json": coco}}))
+        assert train_file in str(raised.value)
+        assert str(eval_file) in str(raised.value)
 
 
 def test_tfrecord_sets_with_different_label_maps_are_refused(tmp_path):
@@ -126,7 +129,9 @@ def test_tfrecord_sets_with_different_label_maps_are_refused(tmp_path):
         prefix = str(tmp_path / name)
         write_tfrecords([], prefix, 1, TfRecordMetadata(0, class_names))
         prefixes.append(prefix)
-    cfg = config_from_dict({"data": {"source": "tfrecord", "train_paths": prefixes}})
+    cfg = config_from_dict(
+        {"data": {"source": "tfrecord", "tfrecord": {"train_prefixes": prefixes}}}
+    )
 
     with pytest.raises(ValueError, match="mix label maps"):
         dataset_info(cfg)
@@ -137,8 +142,7 @@ def test_tfds_splits_of_different_data_sets_are_refused():
         {
             "data": {
                 "source": "tfds",
-                "train_splits": ["voc/2007:trainval"],
-                "eval_split": "coco/2017:validation",
+                "tfds": {"train": ["voc/2007:trainval"], "eval": "coco/2017:validation"},
             }
         }
     )

@@ -18,8 +18,8 @@ def _coco_config(tmp_path, **top):
     images[0]["pixels"] = solid_image(16, 24)
     annotations = [{"id": 1, "image_id": 1, "category_id": 7, "bbox": [2, 2, 10, 8]}]
     image_dir, annotation_file = write_coco(tmp_path, images, annotations, SPARSE_CATEGORIES)
-    data = {"source": "coco_json", "train_paths": [str(image_dir)]}
-    return config_from_dict({"data": {**data, "annotation_file": str(annotation_file)}, **top})
+    train = [{"images": str(image_dir), "annotations": str(annotation_file)}]
+    return config_from_dict({"data": {"source": "coco_json", "coco_json": {"train": train}}, **top})
 
 
 def test_coco_json_classes_keep_their_sparse_ids_whether_or_not_the_config_names_them(tmp_path):
@@ -39,7 +39,7 @@ def test_synthetic_classes_given_by_the_config_are_numbered_without_the_data():
 
 
 def test_tfds_classes_given_by_the_config_take_the_tfds_ids_without_the_data():
-    no_data = ["data.data_dir=/nonexistent/tfds"]
+    no_data = ["data.tfds.data_dir=/nonexistent/tfds"]
     coco = load_config(os.path.join(CONFIGS, "coco_vgg16_320.yaml"), no_data)
     coco_map = label_map(coco)
     assert coco_map.data_ids == COCO_CATEGORY_IDS and coco_map.class_names == COCO_CLASS_NAMES

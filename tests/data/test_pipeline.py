@@ -10,13 +10,11 @@ from efgrnet_tf.data.pipeline import build_eval_dataset, build_train_dataset
 SIZE = 64
 
 
-def _config(**data):
+def _config(eval_size=5, **data):
     return config_from_dict(
         {
             "data": {
-                "synthetic_train_size": 12,
-                "synthetic_eval_size": 5,
-                "synthetic_image_size": 48,
+                "synthetic": {"train_size": 12, "eval_size": eval_size, "image_size": 48},
                 "shuffle_buffer": 16,
                 "max_boxes": 12,
                 **data,
@@ -114,7 +112,7 @@ def test_eval_shards_cover_the_split_exactly_once_across_pipelines():
 
 
 def test_boxes_beyond_max_boxes_are_truncated_to_the_first_ones():
-    cfg = _config(max_boxes=1, synthetic_eval_size=20)
+    cfg = _config(max_boxes=1, eval_size=20)
     ground_truth = eval_ground_truth(cfg)
     crowded = next(i for i, g in enumerate(ground_truth) if len(g.classes) > 1)
     batch = list(build_eval_dataset(cfg).unbatch())[crowded]

@@ -95,15 +95,17 @@ def _first_epoch_image_ids(cfg, num_images):
 
 
 def _voc_config(name, data_dir, *overrides):
-    return load_config(os.path.join(CONFIGS_DIR, name), [f"data.data_dir={data_dir}", *overrides])
+    return load_config(
+        os.path.join(CONFIGS_DIR, name), [f"data.tfds.data_dir={data_dir}", *overrides]
+    )
 
 
 @pytest.mark.parametrize("config", VOC_CONFIGS)
 def test_every_voc_config_trains_on_voc07_and_voc12_and_counts_both(config, mocked_voc_tfds):
     cfg = _voc_config(config, mocked_voc_tfds)
     assert cfg.data.source == "tfds"
-    assert cfg.data.train_splits == VOC07_12
-    assert cfg.data.eval_split == "voc/2007:test"
+    assert cfg.data.tfds.train == VOC07_12
+    assert cfg.data.tfds.eval == "voc/2007:test"
     info = dataset_info(cfg)
     assert (info.num_train_examples, info.num_eval_examples) == (3 + 2, 1)
 
@@ -133,22 +135,22 @@ def _voc_year(root, split, names):
     return str(write_voc_tree(root, split, entries))
 
 
-@pytest.mark.parametrize(
-    "train_splits", [["trainval"], ["trainval", "train"]], ids=["one_split_name", "one_per_folder"]
-)
-def test_voc_folder_trains_on_every_year_folder(tmp_path, train_splits):
-    voc2007 = _voc_year(tmp_path / "VOC2007", train_splits[0], ["000005", "000009"])
-    voc2012 = _voc_year(tmp_path / "VOC2012", train_splits[-1], ["2008_000008"])
+def test_voc_folder_trains_on_every_year_folder(tmp_path):
+    voc2007 = _voc_year(tmp_path / "VOC2007", "trainval", ["000005", "000009"])
+    voc2012 = _voc_year(tmp_path / "VOC2012", "train", ["2008_000008"])
     test = _voc_year(tmp_path / "VOC2007test", "test", ["000001"])
     cfg = config_from_dict(
         {
             "model": {"image_size": 64, "num_classes": 2},
             "data": {
                 "source": "voc_folder",
-                "train_paths": [voc2007, voc2012],
-                "train_splits": train_splits,
-                "eval_path": test,
-                "eval_split": "test",
+                "voc_folder": {
+                    "train": [
+                        {"year_folder": voc2007, "image_set": "trainval"},
+                        {"year_folder": voc2012, "image_set": "train"},
+                    ],
+                    "eval": {"year_folder": test, "image_set": "test"},
+                },
             },
             "train": {"global_batch_size": 3},
             "class_names": ["cat"],

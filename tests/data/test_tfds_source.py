@@ -75,9 +75,11 @@ def test_voc_keeps_difficult_flags_and_one_based_labels(tmp_path):
         {
             "data": {
                 "source": "tfds",
-                "data_dir": str(tmp_path),
-                "train_splits": ["voc/2007:test"],
-                "eval_split": "voc/2007:test",
+                "tfds": {
+                    "train": ["voc/2007:test"],
+                    "eval": "voc/2007:test",
+                    "data_dir": str(tmp_path),
+                },
             },
             "model": {"image_size": 64},
             "eval": {"batch_size": 2},
@@ -115,9 +117,11 @@ def test_coco_maps_labels_back_to_category_ids_and_keeps_crowd(tmp_path):
         {
             "data": {
                 "source": "tfds",
-                "data_dir": str(tmp_path),
-                "train_splits": ["coco/2017:validation"],
-                "eval_split": "coco/2017:validation",
+                "tfds": {
+                    "train": ["coco/2017:validation"],
+                    "eval": "coco/2017:validation",
+                    "data_dir": str(tmp_path),
+                },
             }
         }
     )

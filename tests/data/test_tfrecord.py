@@ -17,10 +17,10 @@ def _coco_config(image_dir, annotation_file):
         {
             "data": {
                 "source": "coco_json",
-                "train_paths": [str(image_dir)],
-                "annotation_file": str(annotation_file),
-                "eval_path": str(image_dir),
-                "eval_annotation_file": str(annotation_file),
+                "coco_json": {
+                    "train": [{"images": str(image_dir), "annotations": str(annotation_file)}],
+                    "eval": {"images": str(image_dir), "annotations": str(annotation_file)},
+                },
             }
         }
     )
@@ -52,7 +52,12 @@ def test_round_trip_of_a_coco_folder_keeps_records_and_metadata(tmp_path):
     assert metadata["num_examples"] == 5 and metadata["category_ids"] == [5, 6]
     assert metadata["annotation_file"] == str(annotation_file)
     tfrecord_cfg = config_from_dict(
-        {"data": {"source": "tfrecord", "train_paths": [prefix], "eval_path": prefix}}
+        {
+            "data": {
+                "source": "tfrecord",
+                "tfrecord": {"train_prefixes": [prefix], "eval_prefix": prefix},
+            }
+        }
     )
     info = dataset_info(tfrecord_cfg)
     assert info.class_names == ("five", "six") and info.category_ids == (5, 6)
@@ -68,7 +73,7 @@ def test_round_trip_of_a_coco_folder_keeps_records_and_metadata(tmp_path):
 
 
 def test_shards_are_split_between_input_pipelines_deterministically(tmp_path):
-    cfg = config_from_dict({"data": {"synthetic_train_size": 6, "synthetic_image_size": 32}})
+    cfg = config_from_dict({"data": {"synthetic": {"train_size": 6, "image_size": 32}}})
     prefix = str(tmp_path / "shapes")
     convert_split(cfg, "train", prefix, num_shards=3)
     contexts = [tf.distribute.InputContext(2, i, 2) for i in range(2)]

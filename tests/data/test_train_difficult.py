@@ -34,10 +34,10 @@ def _config(tmp_path, **data):
         {
             "data": {
                 "source": "voc_folder",
-                "train_paths": [root],
-                "train_splits": ["trainval"],
-                "eval_path": root,
-                "eval_split": "trainval",
+                "voc_folder": {
+                    "train": [{"year_folder": root, "image_set": "trainval"}],
+                    "eval": {"year_folder": root, "image_set": "trainval"},
+                },
                 "max_boxes": 4,
                 "deterministic": True,
                 **data,

@@ -1,5 +1,6 @@
 """`efgrnet-evaluate`: flag rules, config from flags, and a SavedModel evaluated end to end."""
 
+import functools
 import json
 import os
 import subprocess
@@ -8,10 +9,11 @@ import types
 
 import pytest
 import tensorflow as tf
-from absl import flags
+from absl import app, flags
 from evaluation_helpers import CLASS_NAMES, GROUND_TRUTH, eval_dataset
 
 from efgrnet_tf.cli import evaluate as evaluate_cli
+from efgrnet_tf.config import VocImageSetConfig
 from efgrnet_tf.data import info as data_info
 from efgrnet_tf.data import pipeline as data_pipeline
 from efgrnet_tf.evaluation.evaluator import METRICS_FILE
@@ -52,15 +54,34 @@ def test_flag_rules(args):
 
 def test_config_from_flags_applies_overrides_then_split(tmp_path):
     path = tmp_path / "exp.yaml"
-    path.write_text("data:\n  eval_split: voc/2007:test\neval:\n  metric: voc\n")
+    path.write_text(
+        "data:\n  source: tfds\n  tfds:\n    train: [voc/2007:trainval]\n"
+        "    eval: voc/2007:test\neval:\n  metric: voc\n"
+    )
     flag_values = _parsed_flags(
         f"--config={path}", "--checkpoint=a", "--output_dir=o",
         "--override=eval.metric=coco", "--split=voc/2012:val",
     )  # fmt: skip
     cfg = evaluate_cli.config_from_flags(flag_values)
     assert cfg.eval.metric == "coco"
-    assert cfg.data.eval_split == "voc/2012:val"
+    assert cfg.data.tfds.eval == "voc/2012:val"
     assert flag_values.per_class is None  # default: the config decides
+
+
+def test_split_replaces_the_image_set_of_a_voc_folder_and_is_refused_without_splits(tmp_path):
+    voc = tmp_path / "voc.yaml"
+    voc.write_text(
+        "data:\n  source: voc_folder\n  voc_folder:\n"
+        "    train: [{year_folder: VOC2007, image_set: trainval}]\n"
+        "    eval: {year_folder: VOC2007, image_set: test}\n"
+    )
+    flags_of = functools.partial(_parsed_flags, "--checkpoint=a", "--output_dir=o", "--split=2007")
+    cfg = evaluate_cli.config_from_flags(flags_of(f"--config={voc}"))
+    assert cfg.data.voc_folder.eval == VocImageSetConfig(year_folder="VOC2007", image_set="2007")
+    synthetic = tmp_path / "synthetic.yaml"
+    synthetic.write_text("data:\n  source: synthetic\n")
+    with pytest.raises(app.UsageError, match=r"--split: data\.source synthetic"):
+        evaluate_cli.config_from_flags(flags_of(f"--config={synthetic}"))
 
 
 class _GroundTruthServing(tf.Module):

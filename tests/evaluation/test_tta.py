@@ -172,7 +172,7 @@ def test_tta_metrics_of_the_trained_ci_model_end_to_end(trained_ci_run, tmp_path
     with open(tmp_path / METRICS_FILE) as f:
         assert json.load(f) == pytest.approx(tta_metrics)
     single = run.trained_metrics
-    assert tta_metrics["num_images"] == single["num_images"] == cfg.data.synthetic_eval_size
+    assert tta_metrics["num_images"] == single["num_images"] == cfg.data.synthetic.eval_size
     # Measured on 2026-12-04 (64 images): AP 0.260 single size -> 0.308 with TTA, AP50 0.453
     # -> 0.475. A broken mapping of flipped or resized boxes would drop AP far below.
     assert tta_metrics["AP"] > 0.9 * single["AP"], (tta_metrics, single)

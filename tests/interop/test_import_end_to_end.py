@@ -34,8 +34,9 @@ model:
   pretrained_backbone: /weights/vgg16_reducedfc.pth
 data:
   source: synthetic
-  synthetic_image_size: {IMAGE_SIZE}
-  synthetic_eval_size: 4
+  synthetic:
+    image_size: {IMAGE_SIZE}
+    eval_size: 4
 eval:
   metric: coco
   batch_size: 4

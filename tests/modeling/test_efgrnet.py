@@ -3,6 +3,7 @@ saving, and the checks on the config it is given."""
 
 import dataclasses
 import io
+from math import ceil
 
 import keras
 import numpy as np
@@ -145,21 +146,15 @@ def test_input_scale_multiplies_the_images_before_every_module():
     assert scaled.get_layer("input_scale").scale == 0.25
 
 
-def test_anchor_config_must_match_the_model_levels():
+def test_each_cell_holds_one_anchor_per_aspect_ratio():
     cfg = tiny_config()
-    wrong_steps = dataclasses.replace(
-        cfg, anchors=dataclasses.replace(cfg.anchors, steps=(8, 16, 32, 100))
+    square_only = dataclasses.replace(
+        cfg, anchors=dataclasses.replace(cfg.anchors, aspect_ratios=(1.0,))
     )
-    with pytest.raises(ValueError, match=r"anchors\.steps"):
-        efgrnet_tf.build_model(wrong_steps)
-    wrong_ratios = config_from_dict(
-        {
-            "model": {"width_multiplier": 0.125, "image_size": 64, "num_classes": 21},
-            "anchors": {"aspect_ratios": [1.0]},
-        }
-    )
-    with pytest.raises(ValueError, match="num_anchors_per_cell"):
-        efgrnet_tf.build_model(wrong_ratios)
+    outputs = efgrnet_tf.build_model(square_only)(_images(cfg), training=False)
+    cells = sum(ceil(64 / step) ** 2 for step in cfg.anchors.steps)
+    for key, value in outputs.items():
+        assert value.shape[1] == cells, key
 
 
 def test_missing_pretrained_file_is_an_error_naming_it(tmp_path):

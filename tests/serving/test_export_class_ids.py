@@ -49,8 +49,9 @@ def _sparse_coco_config(small_cfg, folder):
         {
             "data": {
                 "source": "coco_json",
-                "train_paths": [str(images)],
-                "annotation_file": str(annotation_file),
+                "coco_json": {
+                    "train": [{"images": str(images), "annotations": str(annotation_file)}]
+                },
             }
         }
     )

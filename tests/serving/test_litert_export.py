@@ -56,7 +56,7 @@ def calibration_folder(trained_ci_run, tmp_path_factory):
     """Training images (not the held-out ones) as PNGs, to calibrate int8."""
     data = trained_ci_run.cfg.data
     folder = tmp_path_factory.mktemp("calibration")
-    examples = synthetic_dataset("train", CALIBRATION_IMAGES, data.seed, data.synthetic_image_size)
+    examples = synthetic_dataset("train", CALIBRATION_IMAGES, data.seed, data.synthetic.image_size)
     for index, example in enumerate(examples):
         Image.fromarray(example["image"].numpy()).save(folder / f"{index:03d}.png")
     return str(folder)

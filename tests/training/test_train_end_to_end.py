@@ -23,9 +23,10 @@ model:
   width_multiplier: 0.125
 data:
   source: synthetic
-  synthetic_image_size: 64
-  synthetic_train_size: 8
-  synthetic_eval_size: 4
+  synthetic:
+    image_size: 64
+    train_size: 8
+    eval_size: 4
 train:
   global_batch_size: 4
   epochs: 3

@@ -1,15 +1,8 @@
-"""`open_source(cfg)`: the `Source` that `cfg.data.source` names.
+"""`open_source(cfg)`: the `Source` that `cfg.data.source` names, read from `cfg.data.<source>`.
 
-Which config fields each source reads:
-  - `synthetic`: `seed`, `synthetic_train_size`, `synthetic_eval_size`, `synthetic_image_size`.
-  - `tfds`: `train_splits` / `eval_split` as `"voc/2007:trainval"`, `data_dir`.
-  - `voc_folder`: `train_paths` (VOC year folders) with `train_splits` (image-set names, one per
-    folder or one for all), `eval_path` with `eval_split`.
-  - `coco_json`: `train_paths[0]` (image folder) with `annotation_file`, `eval_path` with
-    `eval_annotation_file`.
-  - `tfrecord`: `train_paths` / `eval_path` are prefixes written by
-    `scripts/convert_to_tfrecord.py`.
-An empty evaluation field means the source has no evaluation split (`num_eval_examples` 0).
+The sub-sections (`efgrnet_tf.config.data_sources`) say what each reader needs; which fields are
+required is checked when the config loads (`efgrnet_tf.config.checks`). An empty evaluation
+entry means the source has no evaluation split (`num_eval_examples` 0).
 
 The label map is the data's own (COCO categories, TFRecord metadata, tfds features, the names in
 VOC annotations), except that `voc_folder` uses `cfg.class_names` when given. A config that
@@ -75,8 +68,12 @@ def _no_eval_split(input_context):
     raise ValueError("the data config names no evaluation split")
 
 
+def _no_train_split(input_context):
+    raise ValueError("the data config names no training split")
+
+
 def _synthetic(cfg: ExperimentConfig) -> Source:
-    data = cfg.data
+    data, shapes = cfg.data, cfg.data.synthetic
 
     def records(split: str, size: int):
         def records_fn(input_context):
@@ -89,79 +86,73 @@ def _synthetic(cfg: ExperimentConfig) -> Source:
 
     def decode(record):
         return synthetic.render_shapes_example(
-            record["seed"], record["image_id"], data.synthetic_image_size
+            record["seed"], record["image_id"], shapes.image_size
         )
 
     return Source(
         class_names=SHAPES_CLASS_NAMES,
-        num_train_examples=data.synthetic_train_size,
-        num_eval_examples=data.synthetic_eval_size,
-        train_records=records("train", data.synthetic_train_size),
-        eval_records=records("eval", data.synthetic_eval_size),
+        num_train_examples=shapes.train_size,
+        num_eval_examples=shapes.eval_size,
+        train_records=records("train", shapes.train_size),
+        eval_records=records("eval", shapes.eval_size),
         decode=decode,
     )
 
 
 def _tfds(cfg: ExperimentConfig) -> Source:
-    data = cfg.data
-    if not data.train_splits:
-        raise ValueError("data.train_splits must name tfds splits, e.g. ['voc/2007:trainval']")
-    names = {
-        tfds_source.class_names(spec) for spec in (*data.train_splits, data.eval_split) if spec
-    }
+    data, tfds = cfg.data, cfg.data.tfds
+    names = {tfds_source.class_names(spec) for spec in (*tfds.train, tfds.eval) if spec}
     if len(names) != 1:
-        raise ValueError(f"tfds splits {data.train_splits} + {data.eval_split!r} mix label maps")
-    sizes = [tfds_source.num_examples(spec, data.data_dir) for spec in data.train_splits]
+        raise ValueError(
+            f"data.tfds.train {list(tfds.train)} and data.tfds.eval {tfds.eval!r} mix label maps"
+        )
+    sizes = [tfds_source.num_examples(spec, tfds.data_dir) for spec in tfds.train]
 
     def train_records(input_context):
         parts = [
-            tfds_source.tfds_records(spec, data.data_dir, input_context)
-            for spec in data.train_splits
+            tfds_source.tfds_records(spec, tfds.data_dir, input_context) for spec in tfds.train
         ]
         return mix(parts, sizes, data.seed if data.deterministic else None)
 
     def eval_records(input_context):
-        return tfds_source.tfds_records(data.eval_split, data.data_dir, input_context)
+        return tfds_source.tfds_records(tfds.eval, tfds.data_dir, input_context)
 
     return Source(
         class_names=names.pop(),
         num_train_examples=sum(sizes),
-        num_eval_examples=tfds_source.num_examples(data.eval_split, data.data_dir)
-        if data.eval_split
-        else 0,
+        num_eval_examples=tfds_source.num_examples(tfds.eval, tfds.data_dir) if tfds.eval else 0,
         train_records=train_records,
-        eval_records=eval_records if data.eval_split else _no_eval_split,
-        category_ids=tfds_source.category_ids(data.train_splits[0]),
+        eval_records=eval_records if tfds.eval else _no_eval_split,
+        category_ids=tfds_source.category_ids(tfds.train[0]),
     )
 
 
 def _voc_folder(cfg: ExperimentConfig) -> Source:
-    data = cfg.data
-    splits = (
-        data.train_splits
-        if len(data.train_splits) != 1
-        else data.train_splits * len(data.train_paths)
-    )
-    if not data.train_paths or len(splits) != len(data.train_paths):
-        raise ValueError(
-            "voc_folder needs data.train_paths (VOC year folders) and data.train_splits "
-            f"(one image-set name, or one per folder); got {data.train_paths}, {data.train_splits}"
-        )
-    folders = list(zip(data.train_paths, splits, strict=True))
-    if data.eval_path:
-        folders.append((data.eval_path, data.eval_split))
+    voc = cfg.data.voc_folder
+    image_sets = [*voc.train, voc.eval] if voc.eval.year_folder else list(voc.train)
     class_names = tuple(cfg.class_names) or tuple(
-        sorted({name for root, split in folders for name in voc_class_names(root, split)})
+        sorted(
+            {
+                name
+                for image_set in image_sets
+                for name in voc_class_names(image_set.year_folder, image_set.image_set)
+            }
+        )
     )
     if not class_names:
-        raise ValueError(f"voc_folder: no object names in the annotations of {folders}")
+        raise ValueError(
+            "voc_folder: no object names in the annotations of "
+            f"{[(s.year_folder, s.image_set) for s in image_sets]}"
+        )
     train = [
         image
-        for root, split in zip(data.train_paths, splits, strict=True)
-        for image in index_voc_split(root, split, class_names)
+        for image_set in voc.train
+        for image in index_voc_split(image_set.year_folder, image_set.image_set, class_names)
     ]
     evaluation = (
-        index_voc_split(data.eval_path, data.eval_split, class_names) if data.eval_path else ()
+        index_voc_split(voc.eval.year_folder, voc.eval.image_set, class_names)
+        if voc.eval.year_folder
+        else ()
     )
     return Source(
         class_names=class_names,
@@ -169,51 +160,57 @@ def _voc_folder(cfg: ExperimentConfig) -> Source:
         num_eval_examples=len(evaluation),
         train_records=functools.partial(indexed_images_dataset, train),
         eval_records=functools.partial(indexed_images_dataset, evaluation)
-        if data.eval_path
+        if voc.eval.year_folder
         else _no_eval_split,
     )
 
 
 def _coco_json(cfg: ExperimentConfig) -> Source:
-    data = cfg.data
-    if len(data.train_paths) != 1 or not data.annotation_file:
-        raise ValueError("coco_json needs data.train_paths = [image folder] and annotation_file")
-    train = index_coco(data.annotation_file, data.train_paths[0])
+    coco = cfg.data.coco_json
+    train = [index_coco(split.annotations, split.images) for split in coco.train]
     evaluation = (
-        index_coco(data.eval_annotation_file, data.eval_path) if data.eval_annotation_file else None
+        index_coco(coco.eval.annotations, coco.eval.images) if coco.eval.annotations else None
     )
-    if evaluation is not None and evaluation.category_ids != train.category_ids:
-        raise ValueError(
-            f"{data.annotation_file} and {data.eval_annotation_file} have different categories"
-        )
+    # The label map is the first file's; an evaluation-only config has just the eval file.
+    splits = [*coco.train, coco.eval] if evaluation else list(coco.train)
+    indexes = [*train, evaluation] if evaluation else train
+    for split, index in zip(splits[1:], indexes[1:], strict=True):
+        if index.category_ids != indexes[0].category_ids:
+            raise ValueError(
+                f"{splits[0].annotations} and {split.annotations} have different categories"
+            )
     return Source(
-        class_names=train.class_names,
-        num_train_examples=len(train.images),
+        class_names=indexes[0].class_names,
+        num_train_examples=sum(len(index.images) for index in train),
         num_eval_examples=len(evaluation.images) if evaluation else 0,
-        train_records=functools.partial(indexed_images_dataset, train.images),
+        train_records=functools.partial(
+            indexed_images_dataset, [image for index in train for image in index.images]
+        )
+        if train
+        else _no_train_split,
         eval_records=functools.partial(indexed_images_dataset, evaluation.images)
         if evaluation
         else _no_eval_split,
-        category_ids=train.category_ids,
-        eval_annotation_file=data.eval_annotation_file or None,
+        category_ids=indexes[0].category_ids,
+        eval_annotation_file=coco.eval.annotations or None,
     )
 
 
 def _tfrecord(cfg: ExperimentConfig) -> Source:
-    data = cfg.data
-    if not data.train_paths:
-        raise ValueError("tfrecord needs data.train_paths = converted prefixes")
-    train_meta = [read_metadata(prefix) for prefix in data.train_paths]
-    eval_meta = read_metadata(data.eval_path) if data.eval_path else None
+    data, records = cfg.data, cfg.data.tfrecord
+    train_meta = [read_metadata(prefix) for prefix in records.train_prefixes]
+    eval_meta = read_metadata(records.eval_prefix) if records.eval_prefix else None
     label_maps = {meta.class_names for meta in (*train_meta, eval_meta) if meta is not None}
     if len(label_maps) != 1:
-        raise ValueError(f"TFRecord sets {data.train_paths}, {data.eval_path!r} mix label maps")
+        raise ValueError(
+            f"TFRecord sets {list(records.train_prefixes)}, {records.eval_prefix!r} mix label maps"
+        )
     sizes = [meta.num_examples for meta in train_meta]
 
     def train_records(input_context):
         parts = [
             tfrecord_dataset(prefix, input_context, data.deterministic)
-            for prefix in data.train_paths
+            for prefix in records.train_prefixes
         ]
         return mix(parts, sizes, data.seed if data.deterministic else None)
 
@@ -222,7 +219,7 @@ def _tfrecord(cfg: ExperimentConfig) -> Source:
         num_train_examples=sum(sizes),
         num_eval_examples=eval_meta.num_examples if eval_meta else 0,
         train_records=train_records,
-        eval_records=functools.partial(tfrecord_dataset, data.eval_path, deterministic=True)
+        eval_records=functools.partial(tfrecord_dataset, records.eval_prefix, deterministic=True)
         if eval_meta
         else _no_eval_split,
         category_ids=train_meta[0].category_ids,
