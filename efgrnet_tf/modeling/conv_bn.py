@@ -1,4 +1,5 @@
-"""The detector's building block `ConvBN` and the initialiser of every new convolution.
+"""The detector's building block `ConvBN`, the batch-norm settings every layer shares, and the
+initialiser of every new convolution.
 
 Padding follows the authors' PyTorch code, not TensorFlow's "same": a k x k conv with dilation d
 pads `d * (k - 1) // 2` zeros on *each* side. For stride 1 and odd k this equals "same"; for
@@ -6,7 +7,57 @@ stride 2 on an even input "same" would pad only bottom/right and shift the sampl
 pixel, so strided convs pad explicitly.
 """
 
+import dataclasses
+
 import keras
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchNormSettings:
+    """What every BatchNormalization of the detector shares, in Keras's argument names.
+
+    `build_model` fills it from `model.batch_norm_momentum`, `model.batch_norm_epsilon` and
+    `train.sync_batch_norm`; layers store it as `batch_norm` and serialise it as one dict.
+
+    Attributes:
+        momentum: Keras's moving-average momentum (0.99 = PyTorch's 0.01), in [0, 1).
+        epsilon: added to the variance, > 0.
+        synchronized: batch statistics over all replicas of a `tf.distribute` strategy.
+    """
+
+    momentum: float = 0.99
+    epsilon: float = 1e-5
+    synchronized: bool = False
+
+    def __post_init__(self):
+        if not 0.0 <= self.momentum < 1.0:
+            raise ValueError(f"batch-norm momentum must be in [0, 1), got {self.momentum}")
+        if self.epsilon <= 0:
+            raise ValueError(f"batch-norm epsilon must be > 0, got {self.epsilon}")
+
+    @classmethod
+    def from_config(cls, value):
+        """`value` as settings: settings as they are, the dict `get_config` wrote, or None (the
+        defaults)."""
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        return cls(**value)
+
+    def get_config(self):
+        """The settings as a plain dict (a layer's `get_config` entry `batch_norm`)."""
+        return dataclasses.asdict(self)
+
+    def layer(self, name, dtype=None):
+        """A `keras.layers.BatchNormalization` with these settings."""
+        return keras.layers.BatchNormalization(
+            momentum=self.momentum,
+            epsilon=self.epsilon,
+            synchronized=self.synchronized,
+            name=name,
+            dtype=dtype,
+        )
 
 
 def he_normal_fan_out():
@@ -79,7 +130,7 @@ class PaddedConv2D(keras.layers.Conv2D):
 
 @keras.saving.register_keras_serializable(package="efgrnet_tf")
 class ConvBN(keras.layers.Layer):
-    """Conv (no bias) → BatchNorm → optional ReLU; SPEC's `ConvBN(k, c, s, d)`.
+    """Conv (no bias) → BatchNorm → optional ReLU: the authors' `BasicConv` (k, c, s, d).
 
     Input `[B, H, W, C]`; output `[B, ceil(H / s), ceil(W / s), filters]` (odd kernels, padding
     `d * (k - 1) // 2` on each side as in PyTorch). The conv is He-normal fan_out initialised,
@@ -91,9 +142,7 @@ class ConvBN(keras.layers.Layer):
         strides: int.
         dilation_rate: int.
         activation: True for the trailing ReLU; False leaves conv + BN (the "no ReLU" layers).
-        batch_norm_momentum, batch_norm_epsilon: Keras BatchNormalization arguments
-            (momentum 0.99 = PyTorch's 0.01).
-        synchronized_batch_norm: BN statistics over all replicas of a `tf.distribute` strategy.
+        batch_norm: `BatchNormSettings` (or its `get_config` dict; None = the defaults).
     """
 
     def __init__(
@@ -103,9 +152,7 @@ class ConvBN(keras.layers.Layer):
         strides=1,
         dilation_rate=1,
         activation=True,
-        batch_norm_momentum=0.99,
-        batch_norm_epsilon=1e-5,
-        synchronized_batch_norm=False,
+        batch_norm=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -114,9 +161,7 @@ class ConvBN(keras.layers.Layer):
         self.strides = int(strides)
         self.dilation_rate = int(dilation_rate)
         self.activation = bool(activation)
-        self.batch_norm_momentum = float(batch_norm_momentum)
-        self.batch_norm_epsilon = float(batch_norm_epsilon)
-        self.synchronized_batch_norm = bool(synchronized_batch_norm)
+        self.batch_norm = BatchNormSettings.from_config(batch_norm)
         self.conv = torch_style_conv2d(
             self.filters,
             self.kernel_size,
@@ -125,13 +170,7 @@ class ConvBN(keras.layers.Layer):
             name="conv",
             dtype=self.dtype_policy,
         )
-        self.bn = keras.layers.BatchNormalization(
-            momentum=self.batch_norm_momentum,
-            epsilon=self.batch_norm_epsilon,
-            synchronized=self.synchronized_batch_norm,
-            name="bn",
-            dtype=self.dtype_policy,
-        )
+        self.bn = self.batch_norm.layer("bn", dtype=self.dtype_policy)
 
     def build(self, input_shape):
         self.conv.build(input_shape)
@@ -152,8 +191,6 @@ class ConvBN(keras.layers.Layer):
             strides=self.strides,
             dilation_rate=self.dilation_rate,
             activation=self.activation,
-            batch_norm_momentum=self.batch_norm_momentum,
-            batch_norm_epsilon=self.batch_norm_epsilon,
-            synchronized_batch_norm=self.synchronized_batch_norm,
+            batch_norm=self.batch_norm.get_config(),
         )
         return config

@@ -1,6 +1,6 @@
 """Feature guided refinement module (FGRM): objectness map, kernel offsets, deformable conv.
 
-SPEC: Network, FGRM; paper Sec. 3.2 (Eqs. 1-3); the authors' `model_builder_vgg.SSD.forward`.
+Paper Sec. 3.2 (Eqs. 1-3); the authors' `model_builder_vgg.SSD.forward`.
 For one level with features `s` `[B, h, w, C]` and the objectness heads' maps
 B1 `[B, h, w, A * 4]` (per anchor dx, dy, dw, dh) and C1 `[B, h, w, A * 2]` (bg, fg logits):
 
@@ -16,7 +16,7 @@ No stop-gradient anywhere: the final heads' loss reaches B1 and C1 through O and
 import keras
 
 from efgrnet_tf.layers import DeformableConv2D
-from efgrnet_tf.modeling.conv_bn import ConvBN, he_normal_fan_out
+from efgrnet_tf.modeling.conv_bn import BatchNormSettings, ConvBN, he_normal_fan_out
 
 OFFSET_SOURCES = ("b1_dxdy", "b1_dhdw", "b1_all", "features", "none")
 # Components of B1 (delta channel t = 0..3 is dx, dy, dw, dh) each offset source reads.
@@ -76,8 +76,7 @@ class FeatureGuidedRefinement(keras.layers.Layer):
         offset_bn_relu: for the B1 sources, ConvBN(1x1, 18) with ReLU (authors' code, offsets
             >= 0) when True, a plain 1x1 conv with bias (paper Eq. 2) when False.
         implementation: passed to `DeformableConv2D`.
-        batch_norm_momentum, batch_norm_epsilon, synchronized_batch_norm: of every BN
-            (`synchronized` = batch statistics over all replicas).
+        batch_norm: `BatchNormSettings` of every BN (or its `get_config` dict; None = defaults).
 
     Inputs: features `[B, h, w, C]`, B1 map `[B, h, w, A * 4]`, C1 map `[B, h, w, A * 2]`.
     Output: refined features `[B, h, w, filters]` (ReLU).
@@ -91,9 +90,7 @@ class FeatureGuidedRefinement(keras.layers.Layer):
         offset_source="b1_dxdy",
         offset_bn_relu=True,
         implementation="auto",
-        batch_norm_momentum=0.99,
-        batch_norm_epsilon=1e-5,
-        synchronized_batch_norm=False,
+        batch_norm=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -107,23 +104,13 @@ class FeatureGuidedRefinement(keras.layers.Layer):
         self.offset_source = offset_source
         self.offset_bn_relu = bool(offset_bn_relu)
         self.implementation = implementation
-        self.batch_norm_momentum = float(batch_norm_momentum)
-        self.batch_norm_epsilon = float(batch_norm_epsilon)
-        self.synchronized_batch_norm = bool(synchronized_batch_norm)
-        bn_args = dict(
-            momentum=self.batch_norm_momentum,
-            epsilon=self.batch_norm_epsilon,
-            synchronized=self.synchronized_batch_norm,
-            dtype=self.dtype_policy,
-        )
+        self.batch_norm = BatchNormSettings.from_config(batch_norm)
         self.offset_conv = None
         if offset_source in _B1_COMPONENTS and offset_bn_relu:
             self.offset_conv = ConvBN(
                 NUM_OFFSET_CHANNELS,
                 1,
-                batch_norm_momentum=self.batch_norm_momentum,
-                batch_norm_epsilon=self.batch_norm_epsilon,
-                synchronized_batch_norm=self.synchronized_batch_norm,
+                batch_norm=self.batch_norm,
                 name="offset_conv",
                 dtype=self.dtype_policy,
             )
@@ -168,7 +155,7 @@ class FeatureGuidedRefinement(keras.layers.Layer):
                 name="deformable_conv",
                 dtype=self.dtype_policy,
             )
-        self.bn = keras.layers.BatchNormalization(name="bn", **bn_args)
+        self.bn = self.batch_norm.layer("bn", dtype=self.dtype_policy)
 
     def build(self, features_shape, objectness_deltas_map_shape, objectness_logits_map_shape):
         spatial = tuple(features_shape[:-1])
@@ -213,8 +200,6 @@ class FeatureGuidedRefinement(keras.layers.Layer):
             offset_source=self.offset_source,
             offset_bn_relu=self.offset_bn_relu,
             implementation=self.implementation,
-            batch_norm_momentum=self.batch_norm_momentum,
-            batch_norm_epsilon=self.batch_norm_epsilon,
-            synchronized_batch_norm=self.synchronized_batch_norm,
+            batch_norm=self.batch_norm.get_config(),
         )
         return config

@@ -7,7 +7,7 @@ a of its cell, and the levels are concatenated in stride order.
 
 import keras
 
-from efgrnet_tf.modeling.conv_bn import ConvBN, he_normal_fan_out
+from efgrnet_tf.modeling.conv_bn import BatchNormSettings, ConvBN, he_normal_fan_out
 
 
 @keras.saving.register_keras_serializable(package="efgrnet_tf")
@@ -25,8 +25,8 @@ class PredictionHead(keras.layers.Layer):
         values_per_anchor: 4 for box deltas (dx, dy, dw, dh), the class count for logits.
         hidden_channels: channels of the hidden ConvBN(1x1) layers.
         num_hidden_layers: 0 for VGG16 (a single 3x3 conv), 2 for the ResNet-101 final heads.
-        batch_norm_momentum, batch_norm_epsilon, synchronized_batch_norm: of the hidden layers'
-            BN (`synchronized` = batch statistics over all replicas).
+        batch_norm: `BatchNormSettings` of the hidden layers' BN (or its `get_config` dict;
+            None = defaults).
         kernel_stddev: 0 initialises the final conv He-normal (fan_out), as the authors do; > 0
             draws it from N(0, kernel_stddev²), which starts the logits and deltas near 0.
     """
@@ -37,9 +37,7 @@ class PredictionHead(keras.layers.Layer):
         values_per_anchor,
         hidden_channels=512,
         num_hidden_layers=0,
-        batch_norm_momentum=0.99,
-        batch_norm_epsilon=1e-5,
-        synchronized_batch_norm=False,
+        batch_norm=None,
         kernel_stddev=0.0,
         **kwargs,
     ):
@@ -48,9 +46,7 @@ class PredictionHead(keras.layers.Layer):
         self.values_per_anchor = int(values_per_anchor)
         self.hidden_channels = int(hidden_channels)
         self.num_hidden_layers = int(num_hidden_layers)
-        self.batch_norm_momentum = float(batch_norm_momentum)
-        self.batch_norm_epsilon = float(batch_norm_epsilon)
-        self.synchronized_batch_norm = bool(synchronized_batch_norm)
+        self.batch_norm = BatchNormSettings.from_config(batch_norm)
         self.kernel_stddev = float(kernel_stddev)
         # One attribute per hidden layer: tf.train.Checkpoint does not see Keras 3 lists.
         for i in range(1, self.num_hidden_layers + 1):
@@ -60,9 +56,7 @@ class PredictionHead(keras.layers.Layer):
                 ConvBN(
                     self.hidden_channels,
                     1,
-                    batch_norm_momentum=self.batch_norm_momentum,
-                    batch_norm_epsilon=self.batch_norm_epsilon,
-                    synchronized_batch_norm=self.synchronized_batch_norm,
+                    batch_norm=self.batch_norm,
                     name=f"hidden{i}",
                     dtype=self.dtype_policy,
                 ),
@@ -110,9 +104,7 @@ class PredictionHead(keras.layers.Layer):
             values_per_anchor=self.values_per_anchor,
             hidden_channels=self.hidden_channels,
             num_hidden_layers=self.num_hidden_layers,
-            batch_norm_momentum=self.batch_norm_momentum,
-            batch_norm_epsilon=self.batch_norm_epsilon,
-            synchronized_batch_norm=self.synchronized_batch_norm,
+            batch_norm=self.batch_norm.get_config(),
             kernel_stddev=self.kernel_stddev,
         )
         return config

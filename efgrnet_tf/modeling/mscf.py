@@ -1,11 +1,11 @@
 """Multi-scale contextual features (MSCF), the feature-enrichment branch on the raw image.
 
-SPEC: Network, MSCF; paper Sec. 3.1; the authors' `MSCF` + `aspp_module` (+ `IMPN` pools).
+Paper Sec. 3.1; the authors' `MSCF` + `aspp_module` (+ `IMPN` pools).
 """
 
 import keras
 
-from efgrnet_tf.modeling.conv_bn import ConvBN
+from efgrnet_tf.modeling.conv_bn import BatchNormSettings, ConvBN
 
 
 @keras.saving.register_keras_serializable(package="efgrnet_tf")
@@ -22,31 +22,21 @@ class MultiScaleContextualFeatures(keras.layers.Layer):
     Args:
         output_channels: c.
         dilation_rates: one per branch.
-        batch_norm_momentum, batch_norm_epsilon, synchronized_batch_norm: of every BN
-            (`synchronized` = batch statistics over all replicas).
+        batch_norm: `BatchNormSettings` of every BN (or its `get_config` dict; None = defaults).
     """
 
     def __init__(
         self,
         output_channels=512,
         dilation_rates=(1, 2, 4),
-        batch_norm_momentum=0.99,
-        batch_norm_epsilon=1e-5,
-        synchronized_batch_norm=False,
+        batch_norm=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.output_channels = int(output_channels)
         self.dilation_rates = tuple(int(r) for r in dilation_rates)
-        self.batch_norm_momentum = float(batch_norm_momentum)
-        self.batch_norm_epsilon = float(batch_norm_epsilon)
-        self.synchronized_batch_norm = bool(synchronized_batch_norm)
-        bn_args = dict(
-            batch_norm_momentum=self.batch_norm_momentum,
-            batch_norm_epsilon=self.batch_norm_epsilon,
-            synchronized_batch_norm=self.synchronized_batch_norm,
-            dtype=self.dtype_policy,
-        )
+        self.batch_norm = BatchNormSettings.from_config(batch_norm)
+        bn_args = dict(batch_norm=self.batch_norm, dtype=self.dtype_policy)
         inner = max(1, self.output_channels // 4)
         branch = max(1, inner // 4)
         self.pool = keras.layers.MaxPooling2D(2, 2, name="pool", dtype=self.dtype_policy)
@@ -109,8 +99,6 @@ class MultiScaleContextualFeatures(keras.layers.Layer):
         config.update(
             output_channels=self.output_channels,
             dilation_rates=self.dilation_rates,
-            batch_norm_momentum=self.batch_norm_momentum,
-            batch_norm_epsilon=self.batch_norm_epsilon,
-            synchronized_batch_norm=self.synchronized_batch_norm,
+            batch_norm=self.batch_norm.get_config(),
         )
         return config

@@ -1,4 +1,5 @@
-"""The bottom-up feature fusion of EFGRNet's objectness module (SPEC: Objectness module).
+"""The bottom-up feature fusion of EFGRNet's objectness module (paper Sec. 3.1; the authors'
+`Norm1..4` and `dsc1..3` in `models/model_builder_vgg.py`).
 
 Level k of the module computes `s_k = Norm_k(source_k ⊙ guide_k)`, where the guide is the MSCF
 output at level 1 and `D_{k-1}(s_{k-1})` above it. The prediction heads B1/C1 that complete the
@@ -7,7 +8,7 @@ module are `heads.PredictionHead` layers applied to the `s_k`.
 
 import keras
 
-from efgrnet_tf.modeling.conv_bn import ConvBN
+from efgrnet_tf.modeling.conv_bn import BatchNormSettings, ConvBN
 
 
 @keras.saving.register_keras_serializable(package="efgrnet_tf")
@@ -28,8 +29,7 @@ class FeatureFusion(keras.layers.Layer):
         norm_channels: output channels of Norm.
         downsample_channels: output channels of D, or None for no D.
         pre_activation: ReLU before Norm's conv.
-        batch_norm_momentum, batch_norm_epsilon, synchronized_batch_norm: of every BN
-            (`synchronized` = batch statistics over all replicas).
+        batch_norm: `BatchNormSettings` of every BN (or its `get_config` dict; None = defaults).
     """
 
     def __init__(
@@ -37,24 +37,15 @@ class FeatureFusion(keras.layers.Layer):
         norm_channels,
         downsample_channels=None,
         pre_activation=False,
-        batch_norm_momentum=0.99,
-        batch_norm_epsilon=1e-5,
-        synchronized_batch_norm=False,
+        batch_norm=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.norm_channels = int(norm_channels)
         self.downsample_channels = None if downsample_channels is None else int(downsample_channels)
         self.pre_activation = bool(pre_activation)
-        self.batch_norm_momentum = float(batch_norm_momentum)
-        self.batch_norm_epsilon = float(batch_norm_epsilon)
-        self.synchronized_batch_norm = bool(synchronized_batch_norm)
-        bn_args = dict(
-            batch_norm_momentum=self.batch_norm_momentum,
-            batch_norm_epsilon=self.batch_norm_epsilon,
-            synchronized_batch_norm=self.synchronized_batch_norm,
-            dtype=self.dtype_policy,
-        )
+        self.batch_norm = BatchNormSettings.from_config(batch_norm)
+        bn_args = dict(batch_norm=self.batch_norm, dtype=self.dtype_policy)
         self.downsample = None
         if self.downsample_channels is not None:
             self.downsample = ConvBN(
@@ -84,8 +75,6 @@ class FeatureFusion(keras.layers.Layer):
             norm_channels=self.norm_channels,
             downsample_channels=self.downsample_channels,
             pre_activation=self.pre_activation,
-            batch_norm_momentum=self.batch_norm_momentum,
-            batch_norm_epsilon=self.batch_norm_epsilon,
-            synchronized_batch_norm=self.synchronized_batch_norm,
+            batch_norm=self.batch_norm.get_config(),
         )
         return config

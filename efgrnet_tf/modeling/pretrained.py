@@ -16,6 +16,8 @@ it. `resnet_trunk` keras_v1: `keras.applications.ResNet101(include_top=False)` w
 preprocessing too); every layer of that trunk carries the Keras name it is copied from.
 `.pth` files are read with `torch.load(weights_only=True)` (no code runs) and assigned all or
 none: a missing key, an unexpected key or a wrong shape is an error naming them all.
+Each backbone's `BackboneSpec` names its two loaders; `load_pretrained_backbone` picks one by the
+file's type.
 """
 
 import os
@@ -68,40 +70,44 @@ def fc_reduced_vgg16_weights(fc1_kernel, fc1_bias, fc2_kernel, fc2_bias):
     }
 
 
-def load_pretrained_backbone(model, model_cfg):
-    """Loads ImageNet weights from the local file `model_cfg.pretrained_backbone` into `model`.
+def load_pretrained_backbone(model, path, spec):
+    """Loads ImageNet weights from the local file `path` into `model` with `spec`'s loader.
 
     Args:
         model: a model from `build_model` (width multiplier 1).
-        model_cfg: its `ModelConfig`: `backbone`, `resnet_trunk` and `pretrained_backbone`, a
-            `.pth` (SSD's `vgg16_reducedfc.pth`, torchvision's `resnet101`) or a Keras weights
-            file (`.h5` or `.weights.h5`) of the matching `keras.applications` model (VGG16
-            with its top, ResNet101 without).
+        path: `model.pretrained_backbone`: a `.pth` (SSD's `vgg16_reducedfc.pth`, torchvision's
+            `resnet101`) or a Keras weights file (`.h5` or `.weights.h5`) of the matching
+            `keras.applications` model (VGG16 with its top, ResNet101 without).
+        spec: the model's `BackboneSpec`; `.pth` files go to its `load_torch_weights`, every
+            other file to its `load_keras_weights`.
     Raises:
         FileNotFoundError: the file does not exist.
         StateDictError: a `.pth` file that cannot be read, or whose keys or shapes do not
             match (naming every such key).
     """
-    path = model_cfg.pretrained_backbone
     if not os.path.isfile(path):
         raise FileNotFoundError(
             f"model.pretrained_backbone: weights file {path!r} does not exist (it is never "
             "downloaded; save the weights to a local file first)"
         )
     if path.endswith(".pth"):
-        if model_cfg.backbone == "vgg16":
-            targets, ignored = ssd_vgg16_key_map(model), ()
-        else:
-            targets, ignored = torchvision_trunk_key_map(model), ("fc.",)
-        source = f"model.pretrained_backbone {path!r}"
-        assign_state_dict(targets, read_state_dict(path), source, ignored)
-    elif model_cfg.backbone == "vgg16":
-        _load_keras_vgg16(model, path)
+        spec.load_torch_weights(model, path)
     else:
-        _load_keras_resnet101(model, path)
+        spec.load_keras_weights(model, path)
 
 
-def _load_keras_vgg16(model, path):
+def load_ssd_vgg16_pth(model, path):
+    """SSD's `vgg16_reducedfc.pth` → the VGG16 trunk (all keys or none)."""
+    _assign_pth(ssd_vgg16_key_map(model), path)
+
+
+def load_torchvision_resnet101_pth(model, path):
+    """torchvision's ImageNet `resnet101` `.pth` → the torchvision trunk (`fc.*` ignored)."""
+    _assign_pth(torchvision_trunk_key_map(model), path, ignored_prefixes=("fc.",))
+
+
+def load_keras_vgg16(model, path):
+    """Keras's VGG16 (include_top=True) weights → conv1_1..conv5_3 by name, fc1/fc2 → fc6/fc7."""
     reference = keras.applications.VGG16(include_top=True, weights=None)
     reference.load_weights(path)
     for name in VGG16_CONV_LAYERS:
@@ -113,9 +119,15 @@ def _load_keras_vgg16(model, path):
         model.get_layer(name).set_weights(weights)
 
 
-def _load_keras_resnet101(model, path):
+def load_keras_resnet101(model, path):
+    """Keras's ResNet101 (include_top=False) weights → the keras_v1 trunk, layer by layer."""
     reference = keras.applications.ResNet101(include_top=False, weights=None)
     reference.load_weights(path)
     for layer in reference.layers:
         if layer.weights:
             model.get_layer(layer.name).set_weights(layer.get_weights())
+
+
+def _assign_pth(targets, path, ignored_prefixes=()):
+    source = f"model.pretrained_backbone {path!r}"
+    assign_state_dict(targets, read_state_dict(path), source, ignored_prefixes)

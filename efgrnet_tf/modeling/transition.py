@@ -2,12 +2,12 @@
 
 The authors' `efrgnet_resnet.add_trans`: the 256-channel fused features s1..s3 are widened to
 512, 1024 and 512 channels before B1/C1 and the FGRM (s4 stays at 256); s1 first passes two
-small residual bottlenecks. SPEC: "small transition blocks to 512/1024/512/256".
+small residual bottlenecks.
 """
 
 import keras
 
-from efgrnet_tf.modeling.conv_bn import ConvBN
+from efgrnet_tf.modeling.conv_bn import BatchNormSettings, ConvBN
 
 
 @keras.saving.register_keras_serializable(package="efgrnet_tf")
@@ -20,25 +20,20 @@ class TransitionBlock(keras.layers.Layer):
     Args:
         output_channels: channels after the final 1x1 ConvBN.
         num_residual_blocks: small bottlenecks before it (2 at stride 8, else 0).
-        batch_norm_momentum, batch_norm_epsilon, synchronized_batch_norm: of every BN
-            (`synchronized` = batch statistics over all replicas).
+        batch_norm: `BatchNormSettings` of every BN (or its `get_config` dict; None = defaults).
     """
 
     def __init__(
         self,
         output_channels,
         num_residual_blocks=0,
-        batch_norm_momentum=0.99,
-        batch_norm_epsilon=1e-5,
-        synchronized_batch_norm=False,
+        batch_norm=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.output_channels = int(output_channels)
         self.num_residual_blocks = int(num_residual_blocks)
-        self.batch_norm_momentum = float(batch_norm_momentum)
-        self.batch_norm_epsilon = float(batch_norm_epsilon)
-        self.synchronized_batch_norm = bool(synchronized_batch_norm)
+        self.batch_norm = BatchNormSettings.from_config(batch_norm)
         self.project = None
 
     @property
@@ -54,9 +49,7 @@ class TransitionBlock(keras.layers.Layer):
         return ConvBN(
             filters,
             kernel_size,
-            batch_norm_momentum=self.batch_norm_momentum,
-            batch_norm_epsilon=self.batch_norm_epsilon,
-            synchronized_batch_norm=self.synchronized_batch_norm,
+            batch_norm=self.batch_norm,
             name=name,
             dtype=self.dtype_policy,
         )
@@ -96,8 +89,6 @@ class TransitionBlock(keras.layers.Layer):
         config.update(
             output_channels=self.output_channels,
             num_residual_blocks=self.num_residual_blocks,
-            batch_norm_momentum=self.batch_norm_momentum,
-            batch_norm_epsilon=self.batch_norm_epsilon,
-            synchronized_batch_norm=self.synchronized_batch_norm,
+            batch_norm=self.batch_norm.get_config(),
         )
         return config

@@ -1,10 +1,16 @@
-"""ConvBN: PyTorch-style symmetric padding, BN semantics, initialisation."""
+"""ConvBN: PyTorch-style symmetric padding, BN semantics, initialisation; the shared
+batch-norm settings."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from efgrnet_tf.modeling.conv_bn import ConvBN, he_normal_fan_out, torch_style_conv2d
+from efgrnet_tf.modeling.conv_bn import (
+    BatchNormSettings,
+    ConvBN,
+    he_normal_fan_out,
+    torch_style_conv2d,
+)
 
 
 @pytest.mark.parametrize("size", [8, 7])
@@ -21,7 +27,7 @@ def test_strided_conv_pads_symmetrically_like_pytorch(size):
 
 def test_conv_bn_is_conv_then_batch_norm_then_relu():
     x = np.random.default_rng(1).normal(size=(4, 6, 6, 3)).astype(np.float32)
-    layer = ConvBN(5, 3, batch_norm_epsilon=1e-5)
+    layer = ConvBN(5, 3, batch_norm=BatchNormSettings(epsilon=1e-5))
     result = layer(x, training=True)
     conv = tf.nn.conv2d(x, layer.conv.kernel, 1, "SAME").numpy()
     mean, var = conv.mean(axis=(0, 1, 2)), conv.var(axis=(0, 1, 2))
@@ -50,7 +56,34 @@ def test_new_convs_are_he_normal_fan_out_and_bn_starts_at_identity():
 
 
 def test_conv_bn_config_round_trip():
-    layer = ConvBN(7, 3, 2, 1, activation=False, batch_norm_momentum=0.9, batch_norm_epsilon=1e-3)
-    clone = ConvBN.from_config(layer.get_config())
-    assert clone.get_config() == layer.get_config()
+    batch_norm = BatchNormSettings(momentum=0.9, epsilon=1e-3, synchronized=True)
+    layer = ConvBN(7, 3, 2, 1, activation=False, batch_norm=batch_norm)
+    config = layer.get_config()
+    assert config["batch_norm"] == {"momentum": 0.9, "epsilon": 1e-3, "synchronized": True}
+    clone = ConvBN.from_config(config)
+    assert clone.get_config() == config
+    assert clone.batch_norm == batch_norm
+    assert (clone.bn.momentum, clone.bn.epsilon, clone.bn.synchronized) == (0.9, 1e-3, True)
     assert clone.compute_output_shape((None, 9, 9, 3)) == (None, 5, 5, 7)
+
+
+def test_batch_norm_settings_default_to_the_authors_and_make_keras_layers():
+    assert BatchNormSettings.from_config(None) == BatchNormSettings(0.99, 1e-5, False)
+    settings = BatchNormSettings(momentum=0.5, epsilon=1e-2)
+    assert BatchNormSettings.from_config(settings) is settings
+    layer = settings.layer("norm", dtype="mixed_float16")
+    assert (layer.name, layer.momentum, layer.epsilon, layer.synchronized) == (
+        "norm",
+        0.5,
+        1e-2,
+        False,
+    )
+    assert layer.compute_dtype == "float16"
+
+
+@pytest.mark.parametrize(
+    "fields, message", [(dict(momentum=1.0), "momentum"), (dict(epsilon=0.0), "epsilon")]
+)
+def test_batch_norm_settings_reject_values_keras_cannot_use(fields, message):
+    with pytest.raises(ValueError, match=message):
+        BatchNormSettings(**fields)

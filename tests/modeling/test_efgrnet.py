@@ -1,8 +1,9 @@
 """build_model: output contract (design.md), anchor counts, every variant, mixed precision,
-saving, and the checks on the config it is given."""
+saving, the batch-norm settings, and backbones as `BackboneSpec` entries of `BACKBONES`."""
 
 import dataclasses
 import io
+import typing
 from math import ceil
 
 import keras
@@ -13,7 +14,10 @@ from tiny_models import tiny_config
 
 import efgrnet_tf
 from efgrnet_tf.boxes.anchors import num_anchors
-from efgrnet_tf.config import config_from_dict
+from efgrnet_tf.config import ModelConfig, config_from_dict
+from efgrnet_tf.modeling.backbones import BACKBONES
+from efgrnet_tf.modeling.backbones.spec import BackboneSpec
+from efgrnet_tf.modeling.conv_bn import ConvBN
 
 CASCADE_KEYS = {"box_deltas", "class_logits", "objectness_deltas", "objectness_logits"}
 SINGLE_STAGE_KEYS = {"box_deltas", "class_logits"}
@@ -166,8 +170,8 @@ def test_missing_pretrained_file_is_an_error_naming_it(tmp_path):
         efgrnet_tf.build_model(cfg)
 
 
-def test_sync_batch_norm_switch_reaches_every_batch_norm_layer():
-    cfg = tiny_config(backbone="resnet101")
+def test_batch_norm_settings_reach_every_batch_norm_layer():
+    cfg = tiny_config(backbone="resnet101", batch_norm_momentum=0.9, batch_norm_epsilon=1e-3)
     cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, sync_batch_norm=True))
     model = efgrnet_tf.build_model(cfg)
     batch_norms = [
@@ -176,7 +180,70 @@ def test_sync_batch_norm_switch_reaches_every_batch_norm_layer():
         if isinstance(layer, keras.layers.BatchNormalization)
     ]
     assert len(batch_norms) > 100
-    assert all(layer.synchronized for layer in batch_norms)
+    assert all(layer.synchronized and layer.momentum == 0.9 for layer in batch_norms)
+    # The trunk's own layers keep torchvision's epsilon (its ImageNet statistics); every other
+    # BN, the res6 extras and the nested ones of the EFGRNet modules included, the config's.
+    trunk = {
+        layer.name
+        for layer in model.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+        and layer.name.startswith(("bn1", "layer"))
+    }
+    assert len(trunk) == 104
+    for layer in batch_norms:
+        assert layer.epsilon == (1e-5 if layer.name in trunk else 1e-3), layer.name
+
+
+def test_backbone_names_of_the_config_are_the_backbones_dict():
+    names = typing.get_args(typing.get_type_hints(ModelConfig)["backbone"])
+    assert set(names) == set(BACKBONES)
+
+
+def _toy_sources(images, model_cfg, batch_norm):
+    """Four ConvBN(3x3, stride 8 then 2) outputs: 8, 16, 24, 32 channels at strides 8..64."""
+    x = ConvBN(8, 3, 8, name="toy1", batch_norm=batch_norm)(images)
+    sources = [x]
+    for level in range(2, 5):
+        x = ConvBN(8 * level, 3, 2, name=f"toy{level}", batch_norm=batch_norm)(x)
+        sources.append(x)
+    return sources
+
+
+def test_a_new_backbone_is_one_spec_in_the_backbones_dict(monkeypatch):
+    toy = BackboneSpec(
+        build_sources=_toy_sources,
+        load_torch_weights=None,
+        load_keras_weights=None,
+        fusion_channels=32,
+        pre_activation_levels=(2,),
+        transition_residual_blocks=(1,),
+        final_head_hidden_layers=1,
+        final_head_hidden_channels=64,
+    )
+    monkeypatch.setitem(BACKBONES, "toy", toy)
+    cfg = tiny_config()
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, backbone="toy"))
+    model = efgrnet_tf.build_model(cfg)
+    outputs = model(_images(cfg, batch=2), training=False)
+    count = num_anchors(cfg.anchors, (64, 64))
+    assert {k: tuple(v.shape) for k, v in outputs.items()} == {
+        "box_deltas": (2, count, 4),
+        "class_logits": (2, count, 5),
+        "objectness_deltas": (2, count, 4),
+        "objectness_logits": (2, count, 2),
+    }
+    assert model.name == "efgrnet_toy_64"
+    # At width 1/8: Norm layers 32 / 8 wide; transition1 back to toy1's 8 with one bottleneck.
+    fusions = [model.get_layer(f"objectness_fusion{level}") for level in range(1, 5)]
+    assert [f.norm_channels for f in fusions] == [4] * 4
+    assert [f.pre_activation for f in fusions] == [False, True, False, False]
+    assert len(model.get_layer("transition1").blocks) == 1
+    assert model.get_layer("transition1").output_channels == 8
+    assert not any(layer.name.startswith("transition2") for layer in model.layers)
+    assert model.get_layer("fgrm1").conv.kernel.shape[2] == 8
+    assert model.get_layer("fgrm2").conv.kernel.shape[2] == 4
+    head = model.get_layer("class_head3")
+    assert [layer.filters for layer in head.hidden] == [8]
 
 
 def test_new_layers_are_initialised_as_spec_says():

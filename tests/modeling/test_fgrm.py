@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from efgrnet_tf.modeling.conv_bn import BatchNormSettings
 from efgrnet_tf.modeling.fgrm import (
     FeatureGuidedRefinement,
     objectness_map,
@@ -89,7 +90,12 @@ def test_fgrm_offsets_come_from_the_right_b1_channels(source, components):
     rng = np.random.default_rng(1)
     features, logits, b1 = _case(rng, components)
     layer = FeatureGuidedRefinement(
-        3, 2, num_anchors=A, offset_source=source, offset_bn_relu=False, batch_norm_epsilon=EPS
+        3,
+        2,
+        num_anchors=A,
+        offset_source=source,
+        offset_bn_relu=False,
+        batch_norm=BatchNormSettings(epsilon=EPS),
     )
     layer(features, b1, logits)
     layer.offset_conv.set_weights(_mean_selector(offset_bn_relu=False))
@@ -103,7 +109,7 @@ def test_fgrm_offsets_come_from_the_right_b1_channels(source, components):
 def test_fgrm_offset_bn_relu_clamps_negative_offsets_to_zero():
     rng = np.random.default_rng(2)
     features, logits, b1 = _case(rng, (0, 1))
-    layer = FeatureGuidedRefinement(3, 3, num_anchors=A, batch_norm_epsilon=EPS)
+    layer = FeatureGuidedRefinement(3, 3, num_anchors=A, batch_norm=BatchNormSettings(epsilon=EPS))
     layer(features, b1, logits)
     layer.offset_conv.conv.set_weights(_mean_selector(offset_bn_relu=True))
     # Undo the inference BN's 1/sqrt(1 + eps) so dx stays exactly 2.
@@ -122,7 +128,7 @@ def test_fgrm_without_b1_offsets_starts_as_a_plain_dilated_conv(source):
     rng = np.random.default_rng(3)
     features, logits, b1 = _case(rng, (0, 1))
     layer = FeatureGuidedRefinement(
-        3, 4, num_anchors=A, offset_source=source, batch_norm_epsilon=EPS
+        3, 4, num_anchors=A, offset_source=source, batch_norm=BatchNormSettings(epsilon=EPS)
     )
     layer(features, b1, logits)
     kernel = rng.normal(size=(3, 3, 4, 3)).astype(np.float32)
@@ -147,10 +153,17 @@ def test_fgrm_gradients_reach_b1_and_c1():
 
 def test_fgrm_config_round_trip():
     layer = FeatureGuidedRefinement(
-        8, 5, num_anchors=A, offset_source="b1_all", offset_bn_relu=False, implementation="pure_tf"
+        8,
+        5,
+        num_anchors=A,
+        offset_source="b1_all",
+        offset_bn_relu=False,
+        implementation="pure_tf",
+        batch_norm=BatchNormSettings(epsilon=EPS, synchronized=True),
     )
     clone = FeatureGuidedRefinement.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
+    assert (clone.bn.epsilon, clone.bn.synchronized) == (EPS, True)
 
 
 def test_fgrm_rejects_unknown_offset_source():

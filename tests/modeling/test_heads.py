@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from efgrnet_tf.modeling.conv_bn import BatchNormSettings
 from efgrnet_tf.modeling.heads import ConcatenateAnchors, PredictionHead
 
 
@@ -79,7 +80,11 @@ def test_heads_output_float32_under_mixed_precision():
 
 
 def test_head_configs_round_trip():
-    head = PredictionHead(3, 21, hidden_channels=16, num_hidden_layers=2, batch_norm_momentum=0.9)
-    assert PredictionHead.from_config(head.get_config()).get_config() == head.get_config()
+    batch_norm = BatchNormSettings(momentum=0.9)
+    head = PredictionHead(3, 21, hidden_channels=16, num_hidden_layers=2, batch_norm=batch_norm)
+    clone = PredictionHead.from_config(head.get_config())
+    assert clone.get_config() == head.get_config()
+    assert clone.batch_norm == batch_norm
+    assert [layer.bn.momentum for layer in clone.hidden] == [0.9, 0.9]
     concat = ConcatenateAnchors(21)
     assert ConcatenateAnchors.from_config(concat.get_config()).get_config() == concat.get_config()

@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from efgrnet_tf.modeling.conv_bn import BatchNormSettings
 from efgrnet_tf.modeling.mscf import MultiScaleContextualFeatures
 
 EPS = 1e-5
@@ -43,6 +44,9 @@ def test_mscf_channels_and_dilations_follow_spec():
 
 
 def test_mscf_config_round_trip():
-    layer = MultiScaleContextualFeatures(256, dilation_rates=(1, 3, 5), batch_norm_momentum=0.9)
+    batch_norm = BatchNormSettings(momentum=0.9, synchronized=True)
+    layer = MultiScaleContextualFeatures(256, dilation_rates=(1, 3, 5), batch_norm=batch_norm)
     clone = MultiScaleContextualFeatures.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
+    assert clone.batch_norm == batch_norm
+    assert (clone.fuse.bn.momentum, clone.fuse.bn.synchronized) == (0.9, True)

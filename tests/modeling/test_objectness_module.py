@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from efgrnet_tf.modeling.conv_bn import BatchNormSettings
 from efgrnet_tf.modeling.objectness_module import FeatureFusion
 
 EPS = 1e-5
@@ -40,5 +41,8 @@ def test_first_level_fusion_uses_the_guide_unchanged():
 
 
 def test_fusion_config_round_trip():
-    layer = FeatureFusion(16, downsample_channels=32, pre_activation=True, batch_norm_epsilon=1e-3)
-    assert FeatureFusion.from_config(layer.get_config()).get_config() == layer.get_config()
+    batch_norm = BatchNormSettings(epsilon=1e-3)
+    layer = FeatureFusion(16, downsample_channels=32, pre_activation=True, batch_norm=batch_norm)
+    clone = FeatureFusion.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    assert (clone.downsample.bn.epsilon, clone.norm.bn.epsilon) == (1e-3, 1e-3)

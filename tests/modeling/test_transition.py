@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from efgrnet_tf.modeling.conv_bn import BatchNormSettings
 from efgrnet_tf.modeling.transition import TransitionBlock
 
 EPS = 1e-5
@@ -29,7 +30,10 @@ def test_transition_matches_residual_bottlenecks_and_projection():
 
 
 def test_transition_without_blocks_is_a_projection_and_round_trips():
-    layer = TransitionBlock(16)
+    layer = TransitionBlock(16, batch_norm=BatchNormSettings(momentum=0.5))
     assert layer(np.ones((1, 2, 2, 4), np.float32)).shape == (1, 2, 2, 16)
     assert not layer.blocks
-    assert TransitionBlock.from_config(layer.get_config()).get_config() == layer.get_config()
+    clone = TransitionBlock.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    clone.build((1, 2, 2, 4))
+    assert clone.project.bn.momentum == 0.5

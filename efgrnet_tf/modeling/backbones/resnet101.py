@@ -1,4 +1,5 @@
-"""ResNet-101 trunk with EFGRNet's res5 reduction and res6 extras (SPEC: ResNet-101 variant).
+"""ResNet-101 trunk with EFGRNet's res5 reduction and res6 extras (the authors'
+`models/efrgnet_resnet.py`).
 
 Two trunks, chosen by `model.resnet_trunk`:
 - "torchvision" (default): the authors' `efrgnet_resnet.RefineResnet` with torchvision's
@@ -19,14 +20,19 @@ Input `[B, S, S, 3]` (S divisible by 64): conv1 7x7/2 → max-pool 3x3/2 → con
 S/4) → conv3 (4, S/8) → conv4 (23, S/16) → conv5 (3, S/32).
 """
 
+import dataclasses
+
 import keras
 
+from efgrnet_tf.modeling.backbones.spec import BackboneSpec
 from efgrnet_tf.modeling.conv_bn import (
+    BatchNormSettings,
     ConvBN,
     he_normal_fan_out,
     scaled_channels,
     torch_style_conv2d,
 )
+from efgrnet_tf.modeling.pretrained import load_keras_resnet101, load_torchvision_resnet101_pth
 
 # Keras's ResNet BatchNorm epsilon; kept so its ImageNet weights give the same activations.
 KERAS_RESNET_BN_EPSILON = 1.001e-5
@@ -37,36 +43,28 @@ TORCHVISION_BN_EPSILON = 1e-5
 _STAGES = ((2, 3, 64, 1), (3, 4, 128, 2), (4, 23, 256, 2), (5, 3, 512, 2))
 
 
-def resnet101_features(
-    images,
-    *,
-    trunk="torchvision",
-    width_multiplier=1.0,
-    batch_norm_momentum=0.99,
-    batch_norm_epsilon=1e-5,
-    synchronized_batch_norm=False,
-):
+def resnet101_features(images, *, trunk="torchvision", width_multiplier=1.0, batch_norm=None):
     """Applies the ResNet-101 trunk, `smooth1` (res5 → 512) and the res6 extras.
 
     Args:
         images: `[B, S, S, 3]` preprocessed (BGR, mean-subtracted, "caffe" style) float tensor.
         trunk: "torchvision" (the authors') or "keras_v1" (Keras's Caffe-style v1).
         width_multiplier: scales every channel count.
-        batch_norm_momentum, synchronized_batch_norm: of every BN; `batch_norm_epsilon`: of
-            the res6 extras only (each trunk keeps its own ImageNet epsilon).
+        batch_norm: `BatchNormSettings` of every BN (None = the defaults); its epsilon only
+            of the res6 extras (each trunk keeps its own ImageNet epsilon).
 
     Returns:
         dict of the four detection sources: `res3` `[B, S/8, S/8, 512w]`, `res4`
         `[B, S/16, S/16, 1024w]`, `res5` `[B, S/32, S/32, 512w]` (reduced), `res6`
         `[B, S/64, S/64, 256w]`.
     """
-    bn_args = dict(
-        batch_norm_momentum=batch_norm_momentum, synchronized_batch_norm=synchronized_batch_norm
-    )
+    batch_norm = BatchNormSettings.from_config(batch_norm)
     if trunk == "torchvision":
-        stages = _torchvision_trunk(images, width_multiplier, **bn_args)
+        trunk_bn = dataclasses.replace(batch_norm, epsilon=TORCHVISION_BN_EPSILON)
+        stages = _torchvision_trunk(images, width_multiplier, trunk_bn)
     elif trunk == "keras_v1":
-        stages = _keras_v1_trunk(images, width_multiplier, **bn_args)
+        trunk_bn = dataclasses.replace(batch_norm, epsilon=KERAS_RESNET_BN_EPSILON)
+        stages = _keras_v1_trunk(images, width_multiplier, trunk_bn)
     else:
         raise ValueError(f"model.resnet_trunk must be 'torchvision' or 'keras_v1', got {trunk!r}")
     reduced = keras.layers.Conv2D(
@@ -76,22 +74,17 @@ def resnet101_features(
         kernel_initializer=he_normal_fan_out(),
         name="smooth1",
     )(stages[5])
-    extras = dict(batch_norm_epsilon=batch_norm_epsilon, **bn_args)
-    res6 = ConvBN(scaled_channels(256, width_multiplier), 1, name="res6_1", **extras)(stages[5])
-    res6 = ConvBN(scaled_channels(256, width_multiplier), 3, 2, name="res6_2", **extras)(res6)
+    extras = scaled_channels(256, width_multiplier)
+    res6 = ConvBN(extras, 1, name="res6_1", batch_norm=batch_norm)(stages[5])
+    res6 = ConvBN(extras, 3, 2, name="res6_2", batch_norm=batch_norm)(res6)
     return {"res3": stages[3], "res4": stages[4], "res5": reduced, "res6": res6}
 
 
-def _torchvision_trunk(images, width_multiplier, *, batch_norm_momentum, synchronized_batch_norm):
+def _torchvision_trunk(images, width_multiplier, batch_norm):
     """torchvision's ResNet-101 up to `layer4`: dict stage (2..5) → its output."""
 
     def bn(x, name):
-        return keras.layers.BatchNormalization(
-            momentum=batch_norm_momentum,
-            epsilon=TORCHVISION_BN_EPSILON,
-            synchronized=synchronized_batch_norm,
-            name=name,
-        )(x)
+        return batch_norm.layer(name)(x)
 
     def conv(x, filters, kernel_size, name, strides=1):
         return torch_style_conv2d(filters, kernel_size, strides=strides, name=name)(x)
@@ -138,7 +131,7 @@ def _torchvision_trunk(images, width_multiplier, *, batch_norm_momentum, synchro
     return stages
 
 
-def _keras_v1_trunk(images, width_multiplier, *, batch_norm_momentum, synchronized_batch_norm):
+def _keras_v1_trunk(images, width_multiplier, batch_norm):
     """`keras.applications.ResNet101` without its top: dict stage (2..5) → its output."""
 
     def conv(x, filters, kernel_size, name, strides=1, padding="valid"):
@@ -152,12 +145,7 @@ def _keras_v1_trunk(images, width_multiplier, *, batch_norm_momentum, synchroniz
         )(x)
 
     def bn(x, name):
-        return keras.layers.BatchNormalization(
-            momentum=batch_norm_momentum,
-            epsilon=KERAS_RESNET_BN_EPSILON,
-            synchronized=synchronized_batch_norm,
-            name=name,
-        )(x)
+        return batch_norm.layer(name)(x)
 
     def block(x, filters, stride, shortcut_conv, name):
         if shortcut_conv:
@@ -189,3 +177,28 @@ def _keras_v1_trunk(images, width_multiplier, *, batch_norm_momentum, synchroniz
             )
         stages[stage] = x
     return stages
+
+
+def resnet101_sources(images, model_cfg, batch_norm):
+    """The detector's ResNet-101 sources res3, res4, res5 (reduced), res6 (`model.resnet_trunk`
+    picks the trunk)."""
+    features = resnet101_features(
+        images,
+        trunk=model_cfg.resnet_trunk,
+        width_multiplier=model_cfg.width_multiplier,
+        batch_norm=batch_norm,
+    )
+    return [features[name] for name in ("res3", "res4", "res5", "res6")]
+
+
+# The authors' `efrgnet_resnet.RefineResnet`: 256-channel Norm layers, transition blocks back to
+# 512/1024/512 (two residual bottlenecks at stride 8; s4 stays 256) and two 1x1 ConvBN(512)
+# before each final head.
+RESNET101 = BackboneSpec(
+    build_sources=resnet101_sources,
+    load_torch_weights=load_torchvision_resnet101_pth,
+    load_keras_weights=load_keras_resnet101,
+    fusion_channels=256,
+    transition_residual_blocks=(2, 0, 0),
+    final_head_hidden_layers=2,
+)

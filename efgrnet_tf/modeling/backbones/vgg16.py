@@ -1,4 +1,5 @@
-"""SSD's fc-reduced VGG16 trunk with EFGRNet's extra layers (SPEC: Network, Backbone).
+"""SSD's fc-reduced VGG16 trunk with EFGRNet's extra layers (the authors'
+`models/efrgnet_vgg.VGG16Extractor`).
 
 Layers, input `[B, S, S, 3]` (S divisible by 64), channel counts at `width_multiplier` 1:
 
@@ -15,46 +16,41 @@ Layers, input `[B, S, S, 3]` (S divisible by 64), channel counts at `width_multi
 | conv9_1, conv9_2 | ConvBN(1x1, 128), ConvBN(3x3, 256, stride 2) → **conv9_2** | S/64 |
 
 Layer names of the trunk are those of `keras.applications.VGG16`, so `pretrained.py` loads its
-ImageNet weights by name. With `batch_norm=True` (not in the paper) every trunk conv and fc6/fc7
-lose their bias and get a BatchNormalization (`<name>_bn`) before the ReLU.
+ImageNet weights by name. With `vgg_batch_norm=True` (not in the paper) every trunk conv and
+fc6/fc7 lose their bias and get a BatchNormalization (`<name>_bn`) before the ReLU.
 """
 
 import keras
 
-from efgrnet_tf.modeling.conv_bn import ConvBN, he_normal_fan_out, scaled_channels
+from efgrnet_tf.modeling.backbones.spec import BackboneSpec
+from efgrnet_tf.modeling.conv_bn import (
+    BatchNormSettings,
+    ConvBN,
+    he_normal_fan_out,
+    scaled_channels,
+)
+from efgrnet_tf.modeling.pretrained import load_keras_vgg16, load_ssd_vgg16_pth
 
 # (block, convs per block, channels); a pool follows every block but the last.
 _BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 3, 256), (4, 3, 512), (5, 3, 512))
 
 
-def vgg16_features(
-    images,
-    *,
-    width_multiplier=1.0,
-    batch_norm=False,
-    batch_norm_momentum=0.99,
-    batch_norm_epsilon=1e-5,
-    synchronized_batch_norm=False,
-):
+def vgg16_features(images, *, width_multiplier=1.0, vgg_batch_norm=False, batch_norm=None):
     """Applies the VGG16 trunk and extras to a symbolic image batch.
 
     Args:
         images: `[B, S, S, 3]` preprocessed (BGR, mean-subtracted) float tensor.
         width_multiplier: scales every channel count.
-        batch_norm: add BN after every trunk conv (not in the paper).
-        batch_norm_momentum, batch_norm_epsilon, synchronized_batch_norm: for the extras (and
-            `batch_norm`).
+        vgg_batch_norm: add BN after every trunk conv (not in the paper).
+        batch_norm: `BatchNormSettings` of the extras (and of `vgg_batch_norm`'s BN); None =
+            the defaults.
 
     Returns:
         dict of the four detection sources: `conv4_3` `[B, S/8, S/8, 512w]`, `fc7`
         `[B, S/16, S/16, 1024w]`, `conv8_2` `[B, S/32, S/32, 256w]`, `conv9_2`
         `[B, S/64, S/64, 256w]` (w = width_multiplier; ReLU outputs, no normalisation).
     """
-    bn_args = dict(
-        batch_norm_momentum=batch_norm_momentum,
-        batch_norm_epsilon=batch_norm_epsilon,
-        synchronized_batch_norm=synchronized_batch_norm,
-    )
+    batch_norm = BatchNormSettings.from_config(batch_norm)
 
     def conv(x, filters, kernel_size, name, dilation_rate=1):
         x = keras.layers.Conv2D(
@@ -62,18 +58,13 @@ def vgg16_features(
             kernel_size,
             padding="same",
             dilation_rate=dilation_rate,
-            use_bias=not batch_norm,
-            activation=None if batch_norm else "relu",
+            use_bias=not vgg_batch_norm,
+            activation=None if vgg_batch_norm else "relu",
             kernel_initializer=he_normal_fan_out(),
             name=name,
         )(x)
-        if batch_norm:
-            x = keras.layers.BatchNormalization(
-                momentum=batch_norm_momentum,
-                epsilon=batch_norm_epsilon,
-                synchronized=synchronized_batch_norm,
-                name=f"{name}_bn",
-            )(x)
+        if vgg_batch_norm:
+            x = batch_norm.layer(f"{name}_bn")(x)
             x = keras.layers.ReLU(name=f"{name}_relu")(x)
         return x
 
@@ -93,9 +84,45 @@ def vgg16_features(
     x = conv(x, 1024, 1, "fc7")
     sources["fc7"] = x
     for stage, inner in ((8, 256), (9, 128)):
-        x = ConvBN(scaled_channels(inner, width_multiplier), 1, name=f"conv{stage}_1", **bn_args)(x)
-        x = ConvBN(scaled_channels(256, width_multiplier), 3, 2, name=f"conv{stage}_2", **bn_args)(
-            x
-        )
+        x = ConvBN(
+            scaled_channels(inner, width_multiplier),
+            1,
+            name=f"conv{stage}_1",
+            batch_norm=batch_norm,
+        )(x)
+        x = ConvBN(
+            scaled_channels(256, width_multiplier),
+            3,
+            2,
+            name=f"conv{stage}_2",
+            batch_norm=batch_norm,
+        )(x)
         sources[f"conv{stage}_2"] = x
     return sources
+
+
+def vgg16_sources(images, model_cfg, batch_norm):
+    """The detector's VGG16 sources: BN(conv4_3), BN(fc7) (BN without ReLU, `conv4_3_norm` and
+    `fc7_norm`: the authors' replacement of SSD's L2Norm), conv8_2, conv9_2."""
+    features = vgg16_features(
+        images,
+        width_multiplier=model_cfg.width_multiplier,
+        vgg_batch_norm=model_cfg.vgg_batch_norm,
+        batch_norm=batch_norm,
+    )
+    return [
+        batch_norm.layer("conv4_3_norm")(features["conv4_3"]),
+        batch_norm.layer("fc7_norm")(features["fc7"]),
+        features["conv8_2"],
+        features["conv9_2"],
+    ]
+
+
+# The objectness module keeps each source's channels (512, 1024, 256, 256) and puts a ReLU
+# before Norm1 and Norm2 (the authors' `BasicRFB_a`); no transitions, single-conv final heads.
+VGG16 = BackboneSpec(
+    build_sources=vgg16_sources,
+    load_torch_weights=load_ssd_vgg16_pth,
+    load_keras_weights=load_keras_vgg16,
+    pre_activation_levels=(1, 2),
+)

@@ -35,7 +35,7 @@ def test_pool3_rounds_up_like_ceil_mode():
 
 def test_vgg_batch_norm_switch_adds_bn_after_every_trunk_conv():
     plain = _features_model(64, width_multiplier=0.125)
-    with_bn = _features_model(64, width_multiplier=0.125, batch_norm=True)
+    with_bn = _features_model(64, width_multiplier=0.125, vgg_batch_norm=True)
     plain_names = {layer.name for layer in plain.layers}
     bn_names = {layer.name for layer in with_bn.layers if layer.name.endswith("_bn")}
     assert "block1_conv1_bn" in bn_names and "fc7_bn" in bn_names and len(bn_names) == 15
