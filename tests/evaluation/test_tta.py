@@ -179,12 +179,11 @@ def test_tta_metrics_of_the_trained_ci_model_end_to_end(trained_ci_run, tmp_path
     # The TTA path with one size and no flip differs from single-size decoding only in
     # merging by voting instead of NMS (and in the caps): measured AP 0.282 vs 0.260.
     one_size = _with_tta(cfg, scales=(TtaScaleConfig(cfg.model.image_size),), flip=False)
-    class_names, _, _ = eval_labels(one_size)
     one_size_metrics = evaluate(
         MultiSizeDetector(run.model, one_size),
         build_original_size_eval_dataset(one_size),
         one_size,
-        class_names,
+        eval_labels(one_size),
         per_class=False,
     )
     assert one_size_metrics["AP"] > single["AP"] - 0.02, (one_size_metrics, single)

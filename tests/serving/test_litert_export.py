@@ -88,8 +88,7 @@ def keras_ap(trained_ci_run):
 
 def held_out_ap(detect_fn, cfg) -> float:
     """COCO AP over the config's held-out split."""
-    class_names, _, _ = eval_labels(cfg)
-    metrics = evaluate(detect_fn, build_eval_dataset(cfg), cfg, class_names, per_class=False)
+    metrics = evaluate(detect_fn, build_eval_dataset(cfg), cfg, eval_labels(cfg), per_class=False)
     return metrics["AP"]
 
 
