@@ -15,41 +15,32 @@ import math
 
 import numpy as np
 import PIL.Image
-import PIL.ImageDraw
 from absl import flags
 
-from efgrnet_tf.cli import launch
-from efgrnet_tf.config import ExperimentConfig, load_config
+from efgrnet_tf.cli import config_flags, launch
+from efgrnet_tf.config import ExperimentConfig
 from efgrnet_tf.data.info import dataset_info
 from efgrnet_tf.data.pipeline import build_train_dataset
+from efgrnet_tf.data.preprocess import restore_uint8_rgb
+from efgrnet_tf.visualization import draw_boxes
 
 _OUTPUT = flags.DEFINE_string("output", "augmented.png", "PNG file to write.")
-_CONFIG = flags.DEFINE_string("config", "", "Experiment YAML; empty = synthetic defaults.")
-_OVERRIDES = flags.DEFINE_multi_string("override", [], "Config overrides key=value.")
+config_flags.define_config_flags("Experiment YAML; none: the synthetic shapes set's defaults.")
 _NUM_IMAGES = flags.DEFINE_integer("num_images", 16, "Samples in the grid.")
-
-_COLOURS = ((255, 64, 64), (64, 255, 64), (64, 128, 255), (255, 255, 0), (255, 0, 255))
 
 
 def render_sample(image_bgr_minus_mean, boxes_yxyx, classes, mean_bgr, class_names):
-    """One preprocessed batch element -> PIL RGB image with boxes and labels drawn."""
-    rgb = np.clip(image_bgr_minus_mean + np.asarray(mean_bgr), 0, 255)[..., ::-1]
-    picture = PIL.Image.fromarray(rgb.astype(np.uint8))
-    draw = PIL.ImageDraw.Draw(picture)
-    height, width = rgb.shape[:2]
-    for box, label in zip(boxes_yxyx, classes, strict=True):
-        if label < 1:
-            continue
-        colour = _COLOURS[int(label) % len(_COLOURS)]
-        ymin, xmin, ymax, xmax = box * [height, width, height, width]
-        draw.rectangle([xmin, ymin, xmax - 1, ymax - 1], outline=colour, width=1)
-        draw.text((xmin + 2, ymin + 1), class_names[int(label) - 1], fill=colour)
-    return picture
+    """One preprocessed batch element -> PIL RGB image with its (unpadded) boxes and class
+    names drawn."""
+    rgb = restore_uint8_rgb(image_bgr_minus_mean, mean_bgr).numpy()
+    valid = np.asarray(classes) >= 1
+    names = dict(enumerate(class_names, start=1))
+    return draw_boxes(rgb, np.asarray(boxes_yxyx)[valid], np.asarray(classes)[valid], None, names)
 
 
 def main(argv):
     del argv
-    cfg = load_config(_CONFIG.value, _OVERRIDES.value) if _CONFIG.value else ExperimentConfig()
+    cfg = config_flags.config_from_flags() if flags.FLAGS.config else ExperimentConfig()
     class_names = dataset_info(cfg).class_names
     batch = next(iter(build_train_dataset(cfg).unbatch().batch(_NUM_IMAGES.value)))
     pictures = [
@@ -69,4 +60,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    launch.run_tool(main, [__name__])
+    launch.run_tool(main, [__name__, config_flags.MODULE])

@@ -14,6 +14,7 @@ import json
 import os
 
 import keras
+from tensorboard_events import read_scalars
 
 from efgrnet_tf.config import ExperimentConfig, load_config
 from efgrnet_tf.evaluation.evaluator import evaluate_model
@@ -59,7 +60,9 @@ def train_ci_run(model_dir: str) -> TrainedRun:
         record = {
             "untrained_metrics": untrained,
             "trained_metrics": evaluate_model(trainer.model, cfg),
-            "loss_totals": [losses["total"] for _, losses in trainer.loss_history],
+            "loss_totals": [
+                total for _, total in read_scalars(os.path.join(model_dir, "train"))["loss/total"]
+            ],
         }
         with open(record_path, "w") as f:
             json.dump(record, f)

@@ -1,4 +1,5 @@
-"""SSD-style anchors for the four detection levels (SPEC: anchors and boxes)."""
+"""SSD-style anchors for the four detection levels: the sizes, steps and aspect ratios of the
+authors' config (docs/design.md, "Facts the code relies on")."""
 
 from __future__ import annotations
 

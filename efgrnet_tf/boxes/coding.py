@@ -7,8 +7,8 @@ Formats (all normalised to the image size unless a name says otherwise):
 Deltas are `(dx, dy, dw, dh)` per anchor, the channel order of the heads:
     dx = (gx - ax) / (v0 * aw)        dy = (gy - ay) / (v0 * ah)
     dw = log(gw / aw) / v1            dh = log(gh / ah) / v1
-with variances `(v0, v1)` (SPEC: 0.1, 0.2). Every function broadcasts over leading dimensions,
-so `[A, 4]` anchors code `[B, A, 4]` boxes.
+with variances `(v0, v1)` (the authors': 0.1, 0.2). Every function broadcasts over leading
+dimensions, so `[A, 4]` anchors code `[B, A, 4]` boxes.
 """
 
 from __future__ import annotations

@@ -121,14 +121,11 @@ def evaluate_from_flags(flag_values: flags.FlagValues) -> dict[str, float]:
         source = resolve_saved_model_dir(flag_values.saved_model)
         detect = saved_model_detection_fn(source, cfg.data.mean_bgr, label_map(cfg))
     logging.info("evaluating %s on %s data", source, cfg.data.source)
-    class_names, category_ids, annotation_file = eval_labels(cfg)
     return evaluate(
         detect,
         dataset_fn(cfg),
         cfg,
-        class_names,
-        category_ids=category_ids,
-        annotation_file=annotation_file,
+        eval_labels(cfg),
         per_class=flag_values.per_class,
         output_dir=flag_values.output_dir,
     )

@@ -1,5 +1,5 @@
 """Input pipelines: sources -> decoded examples -> augmentation/preprocessing -> batches.
 
 Entry points: `pipeline.build_train_dataset`, `pipeline.build_eval_dataset`,
-`info.dataset_info`, `info.eval_ground_truth`, `preprocess.preprocess_for_eval`.
+`info.dataset_info`, `preprocess.preprocess_for_eval`.
 """

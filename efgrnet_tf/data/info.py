@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
 from efgrnet_tf.config.experiment import ExperimentConfig
-from efgrnet_tf.data.skip_failures import map_records
 from efgrnet_tf.data.sources.catalog import open_source
 
 
@@ -32,27 +29,6 @@ class DatasetInfo:
     eval_annotation_file: str | None
 
 
-@dataclasses.dataclass(frozen=True)
-class GroundTruth:
-    """The annotations of one evaluation image (NumPy).
-
-    Attributes:
-      image_id: as in the eval batches' `image_id`.
-      original_size_hw: (height, width) of the image file.
-      boxes: float32 `[n, 4]` `[ymin, xmin, ymax, xmax]` normalised to [0, 1].
-      classes: int32 `[n]`, 1-based.
-      is_difficult: bool `[n]` (VOC).
-      is_crowd: bool `[n]` (COCO).
-    """
-
-    image_id: int
-    original_size_hw: tuple[int, int]
-    boxes: np.ndarray
-    classes: np.ndarray
-    is_difficult: np.ndarray
-    is_crowd: np.ndarray
-
-
 def dataset_info(cfg: ExperimentConfig) -> DatasetInfo:
     """Sizes and label map of `cfg.data` (raw folders are indexed once per process)."""
     source = open_source(cfg)
@@ -62,29 +38,4 @@ def dataset_info(cfg: ExperimentConfig) -> DatasetInfo:
         num_eval_examples=source.num_eval_examples,
         category_ids=source.category_ids,
         eval_annotation_file=source.eval_annotation_file,
-    )
-
-
-def eval_ground_truth(cfg: ExperimentConfig) -> tuple[GroundTruth, ...]:
-    """The evaluation split's annotations: the images of `build_eval_dataset`, in its order.
-
-    Images are decoded (in parallel) so that an image the eval pipeline drops as undecodable
-    is dropped here too, and ground truth and detections always cover the same images.
-    """
-    source = open_source(cfg)
-
-    def annotations(record):
-        return {key: value for key, value in source.decode(record).items() if key != "image"}
-
-    dataset = map_records(source.eval_records(None), annotations, deterministic=True)
-    return tuple(
-        GroundTruth(
-            image_id=int(example["image_id"]),
-            original_size_hw=tuple(int(v) for v in example["original_size_hw"]),
-            boxes=example["boxes"].astype(np.float32).reshape(-1, 4),
-            classes=example["classes"].astype(np.int32),
-            is_difficult=example["is_difficult"].astype(bool),
-            is_crowd=example["is_crowd"].astype(bool),
-        )
-        for example in dataset.as_numpy_iterator()
     )

@@ -1,4 +1,5 @@
-"""The image preprocessing shared by training, evaluation and the export signature.
+"""The image preprocessing shared by training, evaluation and the export signature, and its
+inverse.
 
 The model sees caffe-style inputs: BGR channel order, the BGR mean (104, 117, 123 by default)
 subtracted, no division by a standard deviation.
@@ -26,6 +27,21 @@ def subtract_mean_bgr(
     """
     image_bgr = tf.reverse(tf.cast(image_rgb, tf.float32), axis=[-1])
     return image_bgr - tf.constant(mean_bgr, tf.float32)
+
+
+def restore_uint8_rgb(images_bgr: tf.Tensor, mean_bgr: Sequence[float]) -> tf.Tensor:
+    """Inverse of `subtract_mean_bgr`, rounded to uint8: model inputs back to pixels (the
+    SavedModel detector's uint8 input, drawings of augmented samples).
+
+    Args:
+      images_bgr: float32 `[..., H, W, 3]`, BGR, `mean_bgr` subtracted.
+      mean_bgr: the mean that was subtracted, in B, G, R order.
+    Returns:
+      uint8 `[..., H, W, 3]` RGB, values outside [0, 255] clipped.
+    """
+    bgr = tf.cast(images_bgr, tf.float32) + tf.constant(mean_bgr, tf.float32)
+    rgb = tf.reverse(bgr, axis=[-1])
+    return tf.cast(tf.clip_by_value(tf.round(rgb), 0.0, 255.0), tf.uint8)
 
 
 def preprocess_for_eval(

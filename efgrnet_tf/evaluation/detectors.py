@@ -18,6 +18,7 @@ from efgrnet_tf import build_model
 from efgrnet_tf.boxes.anchors import generate_anchors
 from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.data.classes import LabelMap
+from efgrnet_tf.data.preprocess import restore_uint8_rgb
 from efgrnet_tf.modeling.detection_generator import decode_detections
 from efgrnet_tf.serving.signature_names import IMAGE_TENSOR_SIGNATURE, INPUT_NAMES
 from efgrnet_tf.training.checkpointing import restore_model_weights
@@ -114,16 +115,3 @@ def resolve_saved_model_dir(path: str) -> str:
         if tf.io.gfile.exists(f"{candidate}/saved_model.pb"):
             return candidate
     raise FileNotFoundError(f"no SavedModel in {path} nor in a version folder of it")
-
-
-def restore_uint8_rgb(images_bgr: tf.Tensor, mean_bgr: Sequence[float]) -> tf.Tensor:
-    """Inverse of `efgrnet_tf.data.preprocess.subtract_mean_bgr`, rounded to uint8.
-
-    Args:
-      images_bgr: float32 `[..., H, W, 3]`, BGR, `mean_bgr` subtracted.
-    Returns:
-      uint8 `[..., H, W, 3]` RGB.
-    """
-    bgr = tf.cast(images_bgr, tf.float32) + tf.constant(mean_bgr, tf.float32)
-    rgb = tf.reverse(bgr, axis=[-1])
-    return tf.cast(tf.clip_by_value(tf.round(rgb), 0.0, 255.0), tf.uint8)

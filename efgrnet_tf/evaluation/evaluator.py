@@ -9,6 +9,7 @@ config's own eval split. Results are one flat `{name: float}` dict (see
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Sequence
@@ -27,6 +28,23 @@ from efgrnet_tf.evaluation.voc_metrics import compute_voc_metrics
 
 METRICS_FILE = "metrics.json"
 COCO_RESULTS_FILE = "coco_results.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalLabels:
+    """How the metrics name the labels of an eval split and map them to its own ids.
+
+    Attributes:
+      class_names: label k is `class_names[k - 1]`.
+      category_ids: original category id of label k at index k - 1, for COCO results and
+        ground truth; None: the labels themselves.
+      annotation_file: COCO instances JSON to take the ground truth from; None: built from the
+        evaluated images.
+    """
+
+    class_names: tuple[str, ...]
+    category_ids: tuple[int, ...] | None = None
+    annotation_file: str | None = None
 
 
 def collect_eval_images(detect_fn: DetectionFn, dataset: tf.data.Dataset) -> list[EvalImage]:
@@ -51,10 +69,8 @@ def collect_eval_images(detect_fn: DetectionFn, dataset: tf.data.Dataset) -> lis
 def compute_metrics(
     images: Sequence[EvalImage],
     cfg: ExperimentConfig,
-    class_names: Sequence[str],
+    labels: EvalLabels,
     *,
-    category_ids: Sequence[int] | None = None,
-    annotation_file: str | None = None,
     per_class: bool | None = None,
     output_dir: str | None = None,
 ) -> dict[str, float]:
@@ -64,11 +80,7 @@ def compute_metrics(
       images: every image of the split with its ground truth and detections.
       cfg: reads `eval.metric`, `eval.per_class_table`, `eval.use_faster_coco_eval` and
         `postprocess.clip_boxes` (detections clipped to the image or not).
-      class_names: label k is `class_names[k - 1]`.
-      category_ids: original category id of label k at index k - 1, for COCO results and
-        ground truth; None: the labels themselves.
-      annotation_file: COCO instances JSON to take the ground truth from; None: built from
-        `images`.
+      labels: class names, category ids and annotation file of the split.
       per_class: add per-class APs (default `cfg.eval.per_class_table`).
       output_dir: where `coco_results.json` goes (None: not written).
     Returns:
@@ -80,13 +92,15 @@ def compute_metrics(
     clip_boxes = cfg.postprocess.clip_boxes
     metrics = {}
     if cfg.eval.metric in ("voc", "both"):
-        voc = compute_voc_metrics(images, class_names, clip_detections=clip_boxes)
+        voc = compute_voc_metrics(images, labels.class_names, clip_detections=clip_boxes)
         metrics.update(voc.as_flat_dict(per_class))
     if cfg.eval.metric in ("coco", "both"):
-        results = to_coco_results(images, category_ids, clip_boxes)
+        results = to_coco_results(images, labels.category_ids, clip_boxes)
         if output_dir:
             write_json(results, os.path.join(output_dir, COCO_RESULTS_FILE))
-        ground_truth = annotation_file or build_coco_ground_truth(images, class_names, category_ids)
+        ground_truth = labels.annotation_file or build_coco_ground_truth(
+            images, labels.class_names, labels.category_ids
+        )
         metrics.update(
             compute_coco_metrics(
                 ground_truth,
@@ -103,10 +117,8 @@ def evaluate(
     detect_fn: DetectionFn,
     dataset: tf.data.Dataset,
     cfg: ExperimentConfig,
-    class_names: Sequence[str],
+    labels: EvalLabels,
     *,
-    category_ids: Sequence[int] | None = None,
-    annotation_file: str | None = None,
     per_class: bool | None = None,
     output_dir: str | None = None,
 ) -> dict[str, float]:
@@ -118,15 +130,7 @@ def evaluate(
       The metrics of `compute_metrics` plus `num_images`.
     """
     images = collect_eval_images(detect_fn, dataset)
-    metrics = compute_metrics(
-        images,
-        cfg,
-        class_names,
-        category_ids=category_ids,
-        annotation_file=annotation_file,
-        per_class=per_class,
-        output_dir=output_dir,
-    )
+    metrics = compute_metrics(images, cfg, labels, per_class=per_class, output_dir=output_dir)
     metrics["num_images"] = len(images)
     logging.info("evaluation (%s):\n%s", cfg.eval.metric, format_metrics(metrics))
     if output_dir:
@@ -154,21 +158,12 @@ def evaluate_model(
         from efgrnet_tf.data.pipeline import build_eval_dataset
 
         dataset = build_eval_dataset(cfg)
-    class_names, category_ids, annotation_file = eval_labels(cfg)
     return evaluate(
-        keras_detection_fn(model, cfg),
-        dataset,
-        cfg,
-        class_names,
-        category_ids=category_ids,
-        annotation_file=annotation_file,
-        output_dir=output_dir,
+        keras_detection_fn(model, cfg), dataset, cfg, eval_labels(cfg), output_dir=output_dir
     )
 
 
-def eval_labels(
-    cfg: ExperimentConfig,
-) -> tuple[tuple[str, ...], tuple[int, ...] | None, str | None]:
+def eval_labels(cfg: ExperimentConfig) -> EvalLabels:
     """Class names, original category ids and COCO annotation file of the config's eval split.
 
     Class names come from `cfg.class_names`, else from the data source; category ids (None for
@@ -180,4 +175,4 @@ def eval_labels(
 
     info = dataset_info(cfg)
     class_names = tuple(cfg.class_names) or tuple(info.class_names)
-    return class_names, info.category_ids, info.eval_annotation_file
+    return EvalLabels(class_names, info.category_ids, info.eval_annotation_file)

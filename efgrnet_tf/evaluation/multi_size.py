@@ -21,7 +21,7 @@ import tensorflow as tf
 from efgrnet_tf.boxes.anchors import generate_anchors
 from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.config.tta import SIZE_MULTIPLE
-from efgrnet_tf.evaluation.detectors import DetectionFn, keras_detection_fn
+from efgrnet_tf.evaluation.detectors import DetectionFn
 from efgrnet_tf.modeling.detection_generator import decode_boxes_and_scores
 
 
@@ -42,11 +42,6 @@ def model_at_size(model: keras.Model, size: int) -> keras.Model:
 def config_at_size(cfg: ExperimentConfig, size: int) -> ExperimentConfig:
     """`cfg` with `model.image_size` = `size` (everything else, anchors included, unchanged)."""
     return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, image_size=size))
-
-
-def detection_fn_at_size(model: keras.Model, cfg: ExperimentConfig, size: int) -> DetectionFn:
-    """The single-size detections (`decode_detections`) of `model` at input side `size`."""
-    return keras_detection_fn(model_at_size(model, size), config_at_size(cfg, size))
 
 
 def candidates_fn_at_size(

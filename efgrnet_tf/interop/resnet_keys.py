@@ -17,9 +17,11 @@ from efgrnet_tf.interop.torch_modules import (
     check_authors_settings,
     conv_bn_targets,
     conv_targets,
+    fgrm_targets,
     kernel_target,
     mscf_targets,
     objectness_fusion_targets,
+    objectness_head_targets,
 )
 
 # Bottleneck blocks per torchvision stage `layer1..4` of ResNet-101.
@@ -81,15 +83,13 @@ def resnet_key_map(model, cfg) -> dict[str, TensorTarget]:
     for i in range(NUM_LEVELS):
         level = i + 1
         keys.update(
-            conv_targets(f"arm_loc.{i}", model.get_layer(f"objectness_box_head{level}").predict)
+            objectness_head_targets(
+                i,
+                model.get_layer(f"objectness_box_head{level}"),
+                model.get_layer(f"objectness_class_head{level}"),
+            )
         )
-        keys.update(
-            conv_targets(f"arm_conf.{i}", model.get_layer(f"objectness_class_head{level}").predict)
-        )
-        fgrm = model.get_layer(f"fgrm{level}")
-        keys.update(conv_bn_targets(f"loc_offset_conv.{i}", fgrm.offset_conv))
-        keys[f"dcn_convs.{i}.weight"] = kernel_target(fgrm.conv)
-        keys.update(batch_norm_targets(f"bn_layers.{i}", fgrm.bn))
+        keys.update(fgrm_targets(i, model.get_layer(f"fgrm{level}")))
         for torch_name, ours in (("odm_loc", "box_head"), ("odm_conf", "class_head")):
             head = model.get_layer(f"{ours}{level}")
             keys.update(conv_bn_targets(f"{torch_name}.{i}.0.branch1", head.hidden1))

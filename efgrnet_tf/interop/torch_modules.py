@@ -114,3 +114,22 @@ def objectness_fusion_targets(model, norm_prefixes):
             downsample = f"extractor.dsc{level - 1}.single_branch.0"
             keys.update(conv_bn_targets(downsample, fusion.downsample))
     return keys
+
+
+def objectness_head_targets(index, box_head, class_head):
+    """The authors' `arm_loc.{index}` and `arm_conf.{index}` ↔ the final convs of one level's
+    objectness box and class heads (without the cascade, its single-stage heads)."""
+    return {
+        **conv_targets(f"arm_loc.{index}", box_head.predict),
+        **conv_targets(f"arm_conf.{index}", class_head.predict),
+    }
+
+
+def fgrm_targets(index, fgrm):
+    """The authors' `loc_offset_conv.{index}` (a `BasicConv`), `dcn_convs.{index}` and
+    `bn_layers.{index}` ↔ one level's FGRM offset ConvBN, deformable conv and BatchNorm."""
+    return {
+        **conv_bn_targets(f"loc_offset_conv.{index}", fgrm.offset_conv),
+        f"dcn_convs.{index}.weight": kernel_target(fgrm.conv),
+        **batch_norm_targets(f"bn_layers.{index}", fgrm.bn),
+    }

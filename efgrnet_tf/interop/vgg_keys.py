@@ -21,9 +21,10 @@ from efgrnet_tf.interop.torch_modules import (
     check_authors_settings,
     conv_bn_targets,
     conv_targets,
-    kernel_target,
+    fgrm_targets,
     mscf_targets,
     objectness_fusion_targets,
+    objectness_head_targets,
 )
 
 VGG16_CONV_LAYERS = tuple(
@@ -74,14 +75,14 @@ def vgg_key_map(model, cfg) -> dict[str, TensorTarget]:
     box, classes = ("objectness_box_head", "objectness_class_head") if cascade else HEADS
     for i in range(NUM_LEVELS):
         level = i + 1
-        keys.update(conv_targets(f"arm_loc.{i}", model.get_layer(f"{box}{level}").predict))
-        keys.update(conv_targets(f"arm_conf.{i}", model.get_layer(f"{classes}{level}").predict))
+        keys.update(
+            objectness_head_targets(
+                i, model.get_layer(f"{box}{level}"), model.get_layer(f"{classes}{level}")
+            )
+        )
         if not cascade:
             continue
-        fgrm = model.get_layer(f"fgrm{level}")
-        keys.update(conv_bn_targets(f"loc_offset_conv.{i}", fgrm.offset_conv))
-        keys[f"dcn_convs.{i}.weight"] = kernel_target(fgrm.conv)
-        keys.update(batch_norm_targets(f"bn_layers.{i}", fgrm.bn))
+        keys.update(fgrm_targets(i, model.get_layer(f"fgrm{level}")))
         keys.update(conv_targets(f"odm_loc.{i}", model.get_layer(f"box_head{level}").predict))
         keys.update(conv_targets(f"odm_conf.{i}", model.get_layer(f"class_head{level}").predict))
     return keys

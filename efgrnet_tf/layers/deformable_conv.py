@@ -1,12 +1,11 @@
 """Keras layer around `efgrnet_tf.ops.deform_conv2d`: a kernel, an optional bias, a config."""
 
-import numbers
-
 import keras
 
 from efgrnet_tf.ops.deform_conv import (
     deform_conv2d,
     deform_conv_output_size,
+    int_pair,
     resolve_implementation,
 )
 
@@ -63,10 +62,10 @@ class DeformableConv2D(keras.layers.Layer):
         # Keras's jit_compile="auto" compiles with XLA only when every layer supports it.
         self.supports_jit = resolve_implementation(implementation) == "pure_tf"
         self.filters = int(filters)
-        self.kernel_size = _pair(kernel_size)
-        self.strides = _pair(strides)
-        self.padding = _pair(padding)
-        self.dilation_rate = _pair(dilation_rate)
+        self.kernel_size = int_pair(kernel_size, "kernel_size")
+        self.strides = int_pair(strides, "strides")
+        self.padding = int_pair(padding, "padding")
+        self.dilation_rate = int_pair(dilation_rate, "dilation_rate")
         self.deformable_groups = int(deformable_groups)
         self.use_bias = bool(use_bias)
         self.implementation = implementation
@@ -151,10 +150,3 @@ class DeformableConv2D(keras.layers.Layer):
             }
         )
         return config
-
-
-def _pair(value):
-    """`(v, v)` for an int `v`, else the two ints of `value` as a tuple."""
-    if isinstance(value, numbers.Integral):
-        return (int(value), int(value))
-    return tuple(int(v) for v in value)

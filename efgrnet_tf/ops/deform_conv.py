@@ -171,8 +171,12 @@ def _auto_implementation():
     return "pure_tf"
 
 
-def _pair(value, name):
-    """`value` as a pair of Python ints, from an int or a length-2 sequence of ints."""
+def int_pair(value, name):
+    """`value` as a pair of Python ints, from an int or a length-2 sequence of ints.
+
+    Raises:
+      ValueError: `value` is neither (bools are no ints); the message names `name`.
+    """
     try:
         pair = (value, value) if _is_int(value) else tuple(value)
     except TypeError:
@@ -187,14 +191,14 @@ def _is_int(value):
 
 
 def _positive_pair(value, name):
-    pair = _pair(value, name)
+    pair = int_pair(value, name)
     if min(pair) < 1:
         raise ValueError(f"{name} must be positive, got {value!r}.")
     return pair
 
 
 def _non_negative_pair(value, name):
-    pair = _pair(value, name)
+    pair = int_pair(value, name)
     if min(pair) < 0:
         raise ValueError(f"{name} must be non-negative, got {value!r}.")
     return pair

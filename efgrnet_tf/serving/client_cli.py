@@ -4,7 +4,8 @@
   python scripts/serving_client.py --protocol=grpc --signature_name=serving_default img.jpg
 
 One request per image. `serve_image_bytes` sends the file's bytes as they are;
-`serving_default` decodes the image here and sends its uint8 pixels.
+`serving_default` decodes the image here (`image_files.read_rgb`, the decoder the export's
+`serve_image_bytes` uses) and sends its uint8 pixels.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import sys
 
 import numpy as np
 from absl import app, flags
-from PIL import Image
 
 from efgrnet_tf.cli import launch
 from efgrnet_tf.serving import grpc_client, rest_client
 from efgrnet_tf.serving.client_errors import ServingClientError
 from efgrnet_tf.serving.detection_records import detection_records, format_records
+from efgrnet_tf.serving.image_files import UnreadableImageError, read_rgb
 from efgrnet_tf.serving.labels import read_labels_file
 from efgrnet_tf.serving.signature_names import IMAGE_BYTES_SIGNATURE, SIGNATURES
 
@@ -35,11 +36,15 @@ flags.DEFINE_float("score_threshold", 0.3, "Detections below this score are not 
 
 
 def request_detections(image_path: str) -> tuple[dict[str, np.ndarray], tuple[int, int]]:
-    """Detections of one image file from the server named by the flags, and its `(H, W)`."""
+    """Detections of one image file from the server named by the flags, and its `(H, W)`.
+
+    Raises:
+      UnreadableImageError: the file is no image `read_rgb` can decode.
+      ServingClientError: the server cannot be reached or answers with an error.
+    """
     with open(image_path, "rb") as f:
         encoded = f.read()
-    with Image.open(image_path) as image:
-        pixels = np.asarray(image.convert("RGB"))
+    pixels = read_rgb(image_path)
     by_bytes = FLAGS.signature_name == IMAGE_BYTES_SIGNATURE
     if FLAGS.protocol == "rest":
         port = FLAGS.port or rest_client.DEFAULT_REST_PORT
@@ -73,6 +78,9 @@ def main(argv: list[str]) -> int:
             detections, size_hw = request_detections(path)
         except ServingClientError as e:
             print(f"error: {e}", file=sys.stderr)
+            return 1
+        except UnreadableImageError as e:
+            print(f"error: {path}: unreadable image: {e}", file=sys.stderr)
             return 1
         one_image = {name: value[0] for name, value in detections.items()}
         records = detection_records(one_image, size_hw, class_names, FLAGS.score_threshold)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import tensorflow as tf
 
 from efgrnet_tf.data.preprocess import preprocess_for_eval
+from efgrnet_tf.data.records import decode_image_rgb
 from efgrnet_tf.serving.signature_names import IMAGE_BYTES_SIGNATURE, INPUT_NAMES
 
 DetectFn = Callable[[tf.Tensor], dict[str, tf.Tensor]]
@@ -15,12 +16,11 @@ DetectFn = Callable[[tf.Tensor], dict[str, tf.Tensor]]
 def decode_and_preprocess(encoded_image: tf.Tensor, image_size: int, mean_bgr: Sequence[float]):
     """One encoded image (scalar string) -> float32 `[S, S, 3]` preprocessed.
 
-    Decoded to 3-channel RGB (grey images are expanded, alpha dropped, the first frame of a
-    GIF kept); bytes of no known format fail with TensorFlow's `Unknown image file format`.
+    Decoded by `decode_image_rgb`, as the data pipeline and `efgrnet-predict` decode image files
+    (grey images are expanded, alpha dropped, the first frame of a GIF kept); bytes it cannot
+    decode fail with its reason, e.g. TensorFlow's `Unknown image file format`.
     """
-    image = tf.io.decode_image(encoded_image, channels=3, expand_animations=False)
-    image.set_shape([None, None, 3])
-    return preprocess_for_eval(image, image_size, mean_bgr)
+    return preprocess_for_eval(decode_image_rgb(encoded_image), image_size, mean_bgr)
 
 
 def serving_function(

@@ -23,6 +23,7 @@ from efgrnet_tf import build_model
 from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.data.classes import label_map as label_map_of
 from efgrnet_tf.data.preprocess import resize_to_square
+from efgrnet_tf.serving.image_files import UnreadableImageError, read_rgb
 from efgrnet_tf.serving.labels import LABELS_FILENAME, write_labels_file
 from efgrnet_tf.serving.litert_module import OUTPUT_NAMES, LiteRTDetectionModule
 from efgrnet_tf.training.checkpointing import restore_model_weights
@@ -42,7 +43,8 @@ def representative_images(folder: str, image_size: int) -> list[np.ndarray]:
     Returns:
       float32 `[1, S, S, 3]` RGB pixels each, resized as the export's input expects.
     Raises:
-      UserInputError: `folder` is not a folder or holds no JPEG/PNG/BMP image.
+      UserInputError: `folder` is not a folder, holds no JPEG/PNG/BMP image or one that
+        `read_rgb` cannot read.
     """
     if not os.path.isdir(folder):
         raise UserInputError(f"--representative_images {folder} is not a folder")
@@ -51,9 +53,11 @@ def representative_images(folder: str, image_size: int) -> list[np.ndarray]:
         raise UserInputError(f"--representative_images {folder} holds no JPEG/PNG/BMP image")
     images = []
     for name in names[:MAX_REPRESENTATIVE_IMAGES]:
-        pixels = tf.io.decode_image(
-            tf.io.read_file(os.path.join(folder, name)), channels=3, expand_animations=False
-        )
+        path = os.path.join(folder, name)
+        try:
+            pixels = read_rgb(path)
+        except UnreadableImageError as e:
+            raise UserInputError(f"--representative_images {path}: unreadable image: {e}") from e
         images.append(resize_to_square(pixels, image_size)[None].numpy())
     return images
 

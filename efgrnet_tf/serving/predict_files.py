@@ -11,9 +11,9 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 from absl import logging
-from PIL import Image
 
 from efgrnet_tf.serving.detection_records import detection_records
+from efgrnet_tf.serving.image_files import UnreadableImageError, read_rgb
 from efgrnet_tf.serving.predictor import Detector
 from efgrnet_tf.visualization import draw_boxes
 
@@ -54,24 +54,6 @@ def list_images(paths: Iterable[str]) -> tuple[list[str], list[dict]]:
     return images, skipped
 
 
-class UnreadableImageError(Exception):
-    """An image file PIL cannot decode."""
-
-
-def read_rgb(path: str) -> np.ndarray:
-    """The uint8 `[H, W, 3]` RGB pixels of an image file.
-
-    Raises:
-      UnreadableImageError: PIL cannot read it (not an image, corrupt, truncated, too large);
-        the message is PIL's reason.
-    """
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise UnreadableImageError(str(e) or type(e).__name__) from e
-
-
 def _skip(path: str, reason: str) -> dict:
     logging.warning("skipping %s: %s", path, reason)
     return {"file": path, "reason": reason}
@@ -93,12 +75,12 @@ def predict_images(
     "box_yxyx_abs"}, ...]}` (see `detection_records`; absolute boxes in pixels).
     `output_dir/<image stem>.png` is the image with the boxes, names and scores drawn (a
     `_1`, `_2` suffix when two inputs share a stem).
-    An image PIL cannot read is skipped with a warning naming it and the reason;
+    An image `read_rgb` cannot read is skipped with a warning naming it and the reason;
     `output_dir/skipped.json` lists those and the given `skipped`, as `[{"file", "reason"}]`.
 
     Args:
       detector: uint8 `[H, W, 3]` RGB -> one image's detection outputs, and class names.
-      image_paths: image files PIL can read (converted to RGB).
+      image_paths: image files (`read_rgb`).
       output_dir: created when missing.
       score_threshold: detections scoring below it are neither written nor drawn.
       draw_score_threshold: detections scoring below it are written but not drawn; None:

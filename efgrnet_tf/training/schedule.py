@@ -16,8 +16,9 @@ class WarmupStepSchedule(keras.optimizers.schedules.LearningRateSchedule):
       - `epoch < warmup_epochs`: `warmup_start + (base - warmup_start) * epoch / warmup_epochs`;
       - otherwise `values[i]` for the last `i` with `epoch >= boundaries_epochs[i]`, else `base`.
 
-    This is the authors' per-iteration warm-up followed by the step decay of SPEC.md
-    (e.g. VOC: 4e-3 with x0.1 at epochs 150 and 200).
+    This is the authors' per-iteration warm-up followed by their per-epoch steps (`train_coco.py`
+    `adjust_learning_rate_m2det`; paper Sec. 4.2, e.g. VOC: 4e-3 with x0.1 at epochs 150 and
+    200; docs/design.md, "Facts the code relies on").
     """
 
     def __init__(

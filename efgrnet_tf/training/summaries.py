@@ -62,8 +62,6 @@ class TrainingReporter:
             self._train_writer = tf.summary.create_file_writer(os.path.join(model_dir, "train"))
             self._eval_writer = tf.summary.create_file_writer(os.path.join(model_dir, "eval"))
         self._window = None
-        # (step, losses) of every logged step, in order.
-        self.history: list[tuple[int, dict[str, float]]] = []
         self._run_start = None
         self._run_start_step = 0
 
@@ -82,7 +80,6 @@ class TrainingReporter:
         images_per_second = steps_per_second * self._global_batch_size
         eta = (self._total_steps - step) / steps_per_second if steps_per_second > 0 else math.nan
         self._window = _Window(now, step)
-        self.history.append((step, dict(losses)))
         if self._train_writer is not None:
             with self._train_writer.as_default():
                 for name, value in losses.items():

@@ -117,8 +117,6 @@ class Trainer:
         )
         self._train_step = tf.function(self._distributed_step)
         self._any_worker_stopping = tf.function(self._stop_agreement)
-        # (step, losses) at every logged step of the last `train()` call.
-        self.loss_history: list[tuple[int, dict[str, float]]] = []
 
     @property
     def learning_rate(self) -> float:
@@ -210,7 +208,6 @@ class Trainer:
             self.total_steps,
             write_summaries=self._is_chief,
         )
-        self.loss_history = reporter.history
         step = int(self.step.numpy())
         reporter.start(step)
         losses = {}

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from efgrnet_tf.config import AugmentationConfig, ConfigError, config_from_dict
 from efgrnet_tf.data.augment.photometric import adjust_hsv, photometric_distort
-from efgrnet_tf.data.augment.random_crop import random_min_iou_crop
+from efgrnet_tf.data.augment.random_crop import sample_min_iou_crop
 from efgrnet_tf.data.augment.train_transform import augment_for_training
 from efgrnet_tf.data.preprocess import DEFAULT_MEAN_BGR, preprocess_for_eval
 
@@ -161,17 +161,14 @@ def test_an_image_without_boxes_is_not_augmented():
 
 
 def test_crop_maps_boxes_to_the_window_and_keeps_those_centred_in_it():
-    # Pixel (y, x) holds (y, x, 0), so the crop's top-left pixel tells where the window was.
-    yx = np.stack(np.meshgrid(np.arange(100), np.arange(100), indexing="ij"), -1)
-    image = tf.constant(np.concatenate([yx, np.zeros([100, 100, 1])], -1).astype(np.uint8))
     boxes = np.array([[0.2, 0.2, 0.6, 0.5], [0.5, 0.6, 0.9, 0.95]], np.float32)
     num_cropped = 0
     for s in range(30):
-        cropped, new_boxes, keep = random_min_iou_crop(
-            image, tf.constant(boxes), tf.constant([s, 3])
+        window_tlhw, new_boxes, keep = sample_min_iou_crop(
+            tf.constant([100, 100]), tf.constant(boxes), tf.constant([s, 3])
         )
-        h, w = cropped.shape[:2]
-        top, left = cropped.numpy()[0, 0, :2].astype(float)
+        top, left, h, w = window_tlhw.numpy().astype(float)
+        assert top >= 0 and left >= 0 and top + h <= 100 and left + w <= 100
         num_cropped += (h, w) != (100, 100)
         assert h * w >= 0.3**2 * 100 * 100 - 200  # scale >= 0.3 (floored sides)
         window = np.array([top, left, top + h, left + w])

@@ -5,9 +5,9 @@ import logging
 import numpy as np
 import pytest
 from data_fixtures import encode_image, solid_image, voc_xml, write_coco, write_voc_tree
+from eval_images import eval_ground_truth
 
 from efgrnet_tf.config import config_from_dict
-from efgrnet_tf.data.info import eval_ground_truth
 from efgrnet_tf.data.label_maps import VOC_CLASS_NAMES
 from efgrnet_tf.data.pipeline import build_eval_dataset, build_train_dataset
 from efgrnet_tf.data.sources.coco_json import index_coco
@@ -80,12 +80,12 @@ def test_bad_voc_records_are_repaired_or_skipped_and_counted(bad_voc_tree, caplo
         messages = [r.getMessage() for r in caplog.records if f"{image_id:06d}." in r.getMessage()]
         assert len(messages) == 1 and reason in messages[0], messages
     assert any("8 records kept, 4 skipped, 2 repaired" in r.getMessage() for r in caplog.records)
-    # 000012 passes indexing but cannot be decoded: dropped, as by the eval pipeline.
+    # 000012 passes indexing but cannot be decoded: the eval pipeline drops it.
     assert sorted(ground_truth) == [1, 3, 4, 5, 6, 7, 8]
     # Kept: formats converted, empty image kept, box clipped (not moved), degenerate box dropped.
-    assert ground_truth[6].boxes.shape == (0, 4)
-    np.testing.assert_allclose(ground_truth[7].boxes, [[4 / 16, 4 / 20, 12 / 16, 1.0]])
-    assert ground_truth[8].classes.tolist() == [12]  # the negative-width cat is gone
+    assert ground_truth[6].gt_boxes_yxyx.shape == (0, 4)
+    np.testing.assert_allclose(ground_truth[7].gt_boxes_yxyx, [[4 / 16, 4 / 20, 12 / 16, 1.0]])
+    assert ground_truth[8].gt_classes.tolist() == [12]  # the negative-width cat is gone
     assert any(
         "000007.xml: box 0" in r.getMessage() and "clipped" in r.getMessage()
         for r in caplog.records

@@ -4,8 +4,9 @@ import numpy as np
 import tensorflow as tf
 
 from efgrnet_tf.config import config_from_dict
-from efgrnet_tf.data.info import dataset_info, eval_ground_truth
+from efgrnet_tf.data.info import dataset_info
 from efgrnet_tf.data.pipeline import build_eval_dataset, build_train_dataset
+from efgrnet_tf.data.sources.catalog import open_source
 
 SIZE = 64
 
@@ -24,6 +25,12 @@ def _config(eval_size=5, **data):
             "eval": {"batch_size": 2},
         }
     )
+
+
+def _decoded_eval_examples(cfg):
+    """The source's decoded eval examples (unpadded annotations), in eval order."""
+    source = open_source(cfg)
+    return list(source.eval_records(None).map(source.decode).as_numpy_iterator())
 
 
 def _assert_batch_format(batch, batch_size, max_boxes=12):
@@ -90,13 +97,13 @@ def test_eval_visits_every_image_once_in_order_and_keeps_the_partial_batch():
         _assert_batch_format(batch, 2)
     ids = np.concatenate([b["image_id"].numpy() for b in batches]).tolist()
     assert ids == [0, 1, 2, 3, 4]
-    ground_truth = eval_ground_truth(cfg)
-    assert [g.image_id for g in ground_truth] == ids
-    for g, i in zip(ground_truth, range(5), strict=True):
+    examples = _decoded_eval_examples(cfg)
+    assert [int(e["image_id"]) for e in examples] == ids
+    for example, i in zip(examples, range(5), strict=True):
         batch, row = batches[i // 2], i % 2
-        n = len(g.classes)
-        np.testing.assert_allclose(batch["boxes"][row, :n], g.boxes)
-        np.testing.assert_array_equal(batch["classes"][row, :n], g.classes)
+        n = len(example["classes"])
+        np.testing.assert_allclose(batch["boxes"][row, :n], example["boxes"])
+        np.testing.assert_array_equal(batch["classes"][row, :n], example["classes"])
         assert np.all(batch["classes"][row, n:] == -1)
 
 
@@ -113,11 +120,11 @@ def test_eval_shards_cover_the_split_exactly_once_across_pipelines():
 
 def test_boxes_beyond_max_boxes_are_truncated_to_the_first_ones():
     cfg = _config(max_boxes=1, eval_size=20)
-    ground_truth = eval_ground_truth(cfg)
-    crowded = next(i for i, g in enumerate(ground_truth) if len(g.classes) > 1)
+    examples = _decoded_eval_examples(cfg)
+    crowded = next(i for i, e in enumerate(examples) if len(e["classes"]) > 1)
     batch = list(build_eval_dataset(cfg).unbatch())[crowded]
     assert batch["classes"].shape == (1,)
-    np.testing.assert_allclose(batch["boxes"][0], ground_truth[crowded].boxes[0])
+    np.testing.assert_allclose(batch["boxes"][0], examples[crowded]["boxes"][0])
 
 
 def test_training_iterator_position_survives_a_checkpoint(tmp_path):

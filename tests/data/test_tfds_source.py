@@ -7,9 +7,10 @@ import PIL.Image
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
+from eval_images import eval_ground_truth
 
 from efgrnet_tf.config import config_from_dict
-from efgrnet_tf.data.info import dataset_info, eval_ground_truth
+from efgrnet_tf.data.info import dataset_info
 from efgrnet_tf.data.label_maps import COCO_CATEGORY_IDS
 from efgrnet_tf.data.pipeline import build_eval_dataset
 
@@ -98,8 +99,8 @@ def test_voc_keeps_difficult_flags_and_one_based_labels(tmp_path):
     assert info.class_names[:2] == ("aeroplane", "bicycle") and info.category_ids is None
     assert [g.image_id for g in ground_truth] == [5, 9]
     assert ground_truth[0].original_size_hw == (30, 40)
-    assert ground_truth[0].classes.tolist() == [4, 1]
-    assert ground_truth[0].is_difficult.tolist() == [True, False]
+    assert ground_truth[0].gt_classes.tolist() == [4, 1]
+    assert ground_truth[0].gt_is_difficult.tolist() == [True, False]
     assert batch["images"].shape == (2, 64, 64, 3)
     # tfds VOC boxes are 1-based pixel indices / size: shifted by one pixel to (xmin - 1) / W.
     np.testing.assert_allclose(
@@ -134,9 +135,9 @@ def test_coco_maps_labels_back_to_category_ids_and_keeps_crowd(tmp_path):
         (ground_truth,) = eval_ground_truth(cfg)
 
     assert ground_truth.image_id == 139
-    assert ground_truth.classes.tolist() == [1, 80]
-    assert ground_truth.is_crowd.tolist() == [False, True]
-    assert [info.category_ids[k - 1] for k in ground_truth.classes] == [1, 90]
+    assert ground_truth.gt_classes.tolist() == [1, 80]
+    assert ground_truth.gt_is_crowd.tolist() == [False, True]
+    assert [info.category_ids[k - 1] for k in ground_truth.gt_classes] == [1, 90]
     assert info.category_ids == COCO_CATEGORY_IDS
     assert info.class_names[79] == "toothbrush"
 

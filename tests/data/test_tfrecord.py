@@ -5,10 +5,11 @@ import json
 import numpy as np
 import tensorflow as tf
 from data_fixtures import solid_image, write_coco
+from eval_images import eval_ground_truth
 
 from efgrnet_tf.config import config_from_dict
 from efgrnet_tf.data.convert import convert_split
-from efgrnet_tf.data.info import dataset_info, eval_ground_truth
+from efgrnet_tf.data.info import dataset_info
 from efgrnet_tf.data.sources.tfrecord import tfrecord_dataset
 
 
@@ -67,9 +68,9 @@ def test_round_trip_of_a_coco_folder_keeps_records_and_metadata(tmp_path):
     for g in read_back:
         want = expected[g.image_id]
         assert g.original_size_hw == want.original_size_hw
-        np.testing.assert_allclose(g.boxes, want.boxes)
-        np.testing.assert_array_equal(g.classes, want.classes)
-        np.testing.assert_array_equal(g.is_crowd, want.is_crowd)
+        np.testing.assert_allclose(g.gt_boxes_yxyx, want.gt_boxes_yxyx)
+        np.testing.assert_array_equal(g.gt_classes, want.gt_classes)
+        np.testing.assert_array_equal(g.gt_is_crowd, want.gt_is_crowd)
 
 
 def test_shards_are_split_between_input_pipelines_deterministically(tmp_path):

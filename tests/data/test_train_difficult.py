@@ -3,9 +3,9 @@ the evaluation ground truth (the authors' `keep_difficult=False` and the VOC dev
 
 import numpy as np
 from data_fixtures import encode_image, solid_image, voc_xml, write_voc_tree
+from eval_images import eval_ground_truth
 
 from efgrnet_tf.config import config_from_dict
-from efgrnet_tf.data.info import eval_ground_truth
 from efgrnet_tf.data.pipeline import build_eval_dataset, build_train_dataset
 
 CAT, DOG = 1, 2  # labels of the folder's class names in order: cat, dog
@@ -68,9 +68,9 @@ def test_difficult_boxes_never_reach_the_training_targets(tmp_path):
 def test_difficult_boxes_stay_in_the_evaluation_ground_truth(tmp_path):
     cfg = _config(tmp_path)
     truth = {gt.image_id: gt for gt in eval_ground_truth(cfg)}
-    assert truth[1].classes.tolist() == [DOG, CAT]
-    assert truth[1].is_difficult.tolist() == [False, True]
-    assert truth[2].classes.tolist() == [CAT] and truth[2].is_difficult.tolist() == [True]
+    assert truth[1].gt_classes.tolist() == [DOG, CAT]
+    assert truth[1].gt_is_difficult.tolist() == [False, True]
+    assert truth[2].gt_classes.tolist() == [CAT] and truth[2].gt_is_difficult.tolist() == [True]
     batch = next(iter(build_eval_dataset(cfg)))
     assert batch["classes"].numpy()[:, :2].tolist() == [[DOG, CAT], [CAT, -1]]
     assert batch["is_difficult"].numpy()[:, :2].tolist() == [[False, True], [True, False]]

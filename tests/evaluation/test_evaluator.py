@@ -19,6 +19,8 @@ from efgrnet_tf.config import EvalConfig, ExperimentConfig, ModelConfig, Postpro
 from efgrnet_tf.evaluation import evaluator
 from efgrnet_tf.evaluation.coco_metrics import COCO_METRIC_NAMES
 
+LABELS = evaluator.EvalLabels(CLASS_NAMES)
+
 
 def _ground_truth_detector(shift_fraction=0.0):
     """Returns each image's ground truth (score 1) moved right by `shift_fraction` of its width."""
@@ -51,7 +53,7 @@ def _cfg(metric="both", per_class=False):
 
 def test_perfect_detections_score_one_on_both_metrics(tmp_path):
     metrics = evaluator.evaluate(
-        _ground_truth_detector(), eval_dataset(), _cfg(), CLASS_NAMES, output_dir=str(tmp_path)
+        _ground_truth_detector(), eval_dataset(), _cfg(), LABELS, output_dir=str(tmp_path)
     )
     assert metrics["mAP_11point"] == pytest.approx(1.0)
     assert metrics["mAP_area"] == pytest.approx(1.0)
@@ -74,7 +76,7 @@ SHIFTED_DETECTIONS_METRICS = [
 
 @pytest.mark.parametrize(("shift", "expected"), SHIFTED_DETECTIONS_METRICS[1:])
 def test_shifted_detections_lose_the_thresholds_their_iou_misses(shift, expected):
-    metrics = evaluator.evaluate(_ground_truth_detector(shift), eval_dataset(), _cfg(), CLASS_NAMES)
+    metrics = evaluator.evaluate(_ground_truth_detector(shift), eval_dataset(), _cfg(), LABELS)
     assert {k: metrics[k] for k in expected} == pytest.approx(expected)
 
 
@@ -83,8 +85,7 @@ def test_files_hold_all_metrics_and_the_coco_results(tmp_path):
         _ground_truth_detector(),
         eval_dataset(),
         _cfg(per_class=True),
-        CLASS_NAMES,
-        category_ids=(11, 22),
+        evaluator.EvalLabels(CLASS_NAMES, category_ids=(11, 22)),
         output_dir=str(tmp_path),
     )
     written = json.loads((tmp_path / evaluator.METRICS_FILE).read_text())
@@ -114,7 +115,7 @@ def test_metric_choice_computes_only_that_metric(metric, present, absent, tmp_pa
         _ground_truth_detector(),
         eval_dataset(),
         _cfg(metric),
-        CLASS_NAMES,
+        LABELS,
         output_dir=str(tmp_path),
     )
     assert present in metrics and absent not in metrics
@@ -173,7 +174,7 @@ def test_evaluate_model_decodes_a_cascade_keras_model_to_its_known_metrics(
     monkeypatch, shift, expected
 ):
     cfg = _cfg()
-    monkeypatch.setattr(evaluator, "eval_labels", lambda _: (CLASS_NAMES, None, None))
+    monkeypatch.setattr(evaluator, "eval_labels", lambda _: LABELS)
     anchors_cxcywh = generate_anchors(cfg.anchors, (64, 64))
     model = _CascadeGroundTruthDetector(anchors_cxcywh, 3, cfg.anchors.variances, shift)
     dataset = eval_dataset().map(
@@ -192,6 +193,6 @@ def test_clip_boxes_decides_whether_a_box_past_the_border_is_scored_clipped(
     # x = 160: clipped it is the box (IoU 1), unclipped its IoU is 40 / 100 (a miss).
     image = make_image(1, gts=[(1, [60, 20, 100, 60])], dets=[(1, [60, 20, 160, 60], 0.9)])
     cfg = dataclasses.replace(_cfg(), postprocess=PostprocessConfig(clip_boxes=clip_boxes))
-    metrics = evaluator.compute_metrics([image], cfg, CLASS_NAMES)
+    metrics = evaluator.compute_metrics([image], cfg, LABELS)
     assert metrics["mAP_area"] == pytest.approx(expected_ap)
     assert metrics["AP50"] == pytest.approx(expected_ap)

@@ -16,7 +16,7 @@ from efgrnet_tf.config import TtaConfig, TtaScaleConfig, load_config, save_confi
 from efgrnet_tf.data.pipeline import build_original_size_eval_dataset
 from efgrnet_tf.evaluation.detectors import keras_detection_fn
 from efgrnet_tf.evaluation.evaluator import METRICS_FILE, eval_labels, evaluate
-from efgrnet_tf.evaluation.multi_size import config_at_size, detection_fn_at_size, model_at_size
+from efgrnet_tf.evaluation.multi_size import config_at_size, model_at_size
 from efgrnet_tf.evaluation.tta import (
     MultiSizeDetector,
     cap_detections,
@@ -51,7 +51,7 @@ def test_the_model_at_another_size_shares_its_weights_and_equals_a_model_built_a
     built.set_weights(model.get_weights())
     images = tf.random.stateless_normal([2, 192, 192, 3], [1, 2], stddev=50.0)
     want = keras_detection_fn(built, config_at_size(cfg, 192))(images)
-    got = detection_fn_at_size(model, cfg, 192)(images)
+    got = keras_detection_fn(sized, config_at_size(cfg, 192))(images)
     np.testing.assert_array_equal(got["num_detections"], want["num_detections"])
     np.testing.assert_allclose(got["detection_scores"], want["detection_scores"], atol=1e-5)
     np.testing.assert_allclose(got["detection_boxes"], want["detection_boxes"], atol=1e-5)
@@ -179,12 +179,11 @@ def test_tta_metrics_of_the_trained_ci_model_end_to_end(trained_ci_run, tmp_path
     # The TTA path with one size and no flip differs from single-size decoding only in
     # merging by voting instead of NMS (and in the caps): measured AP 0.282 vs 0.260.
     one_size = _with_tta(cfg, scales=(TtaScaleConfig(cfg.model.image_size),), flip=False)
-    class_names, _, _ = eval_labels(one_size)
     one_size_metrics = evaluate(
         MultiSizeDetector(run.model, one_size),
         build_original_size_eval_dataset(one_size),
         one_size,
-        class_names,
+        eval_labels(one_size),
         per_class=False,
     )
     assert one_size_metrics["AP"] > single["AP"] - 0.02, (one_size_metrics, single)

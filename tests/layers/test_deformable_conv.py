@@ -114,6 +114,15 @@ def test_unknown_implementation_is_rejected():
         DeformableConv2D(4, 3, implementation="cuda")
 
 
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [("kernel_size", (3, 3, 3)), ("strides", True), ("padding", "same"), ("dilation_rate", 1.5)],
+)
+def test_geometry_arguments_must_be_ints_or_pairs_of_ints(argument, value):
+    with pytest.raises(ValueError, match=f"{argument} must be an int or a pair of ints"):
+        DeformableConv2D(4, **{"kernel_size": 3, argument: value})
+
+
 def test_gradients_reach_kernel_bias_and_the_offset_branch(implementation):
     images = keras.Input((9, 10, 4))
     offsets = keras.layers.Conv2D(18, 3, padding="same", kernel_initializer="random_normal")(images)

@@ -61,14 +61,15 @@ def run_stock_tf_probe(saved_model_dir: str, image_paths: list[str], cwd: str) -
 
 
 def write_unreadable_images(folder) -> dict[str, str]:
-    """A corrupt, a truncated and a non-image `.png`/`.jpg` in `folder`: `{name: PIL's reason}`."""
+    """A corrupt, a truncated and a non-image `.png`/`.jpg` in `folder`: `{name: the reason
+    the image decoder gives, lower case}`."""
     (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
     good = io.BytesIO()
     Image.fromarray(np.full((32, 32, 3), 7, np.uint8)).save(good, format="JPEG")
     (folder / "truncated.jpg").write_bytes(good.getvalue()[: len(good.getvalue()) // 2])
     (folder / "text.jpg").write_text("not an image")
     return {
-        "corrupt.png": "cannot identify",
-        "truncated.jpg": "truncated",
-        "text.jpg": "cannot identify",
+        "corrupt.png": "invalid png",
+        "truncated.jpg": "invalid jpeg data",
+        "text.jpg": "unknown image file format",
     }

@@ -16,8 +16,9 @@ from PIL import Image
 from serving_helpers import REPO_ROOT, run_python
 
 from efgrnet_tf.data.pipeline import build_eval_dataset
+from efgrnet_tf.data.preprocess import restore_uint8_rgb
 from efgrnet_tf.data.synthetic import synthetic_dataset
-from efgrnet_tf.evaluation.detectors import keras_detection_fn, restore_uint8_rgb
+from efgrnet_tf.evaluation.detectors import keras_detection_fn
 from efgrnet_tf.evaluation.evaluator import eval_labels, evaluate
 from efgrnet_tf.serving.labels import read_labels_file
 from efgrnet_tf.serving.litert_converter import export_litert, op_names
@@ -87,8 +88,7 @@ def keras_ap(trained_ci_run):
 
 def held_out_ap(detect_fn, cfg) -> float:
     """COCO AP over the config's held-out split."""
-    class_names, _, _ = eval_labels(cfg)
-    metrics = evaluate(detect_fn, build_eval_dataset(cfg), cfg, class_names, per_class=False)
+    metrics = evaluate(detect_fn, build_eval_dataset(cfg), cfg, eval_labels(cfg), per_class=False)
     return metrics["AP"]
 
 

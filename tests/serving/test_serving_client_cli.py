@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from detection_asserts import assert_records_match
 from fake_tf_serving import closed_port, rest_server
-from serving_helpers import CLASS_NAMES, REPO_ROOT, run_python
+from serving_helpers import CLASS_NAMES, REPO_ROOT, run_python, write_unreadable_images
 
 pytestmark = pytest.mark.slow
 
@@ -80,3 +80,15 @@ def test_grpc_client_reports_an_unreachable_server(test_images):
     )
     assert result.returncode == 1
     assert "error: cannot reach TF Serving at 127.0.0.1" in result.stderr
+
+
+def test_client_names_an_unreadable_image_and_its_reason(tmp_path):
+    reasons = write_unreadable_images(tmp_path)
+    result = run_python(
+        [CLIENT, "--host=127.0.0.1", f"--port={closed_port()}", str(tmp_path / "text.jpg")],
+        cwd=REPO_ROOT,
+    )
+    assert result.returncode == 1
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert line.startswith(f"error: {tmp_path / 'text.jpg'}: unreadable image: ")
+    assert reasons["text.jpg"] in line.lower()

@@ -30,15 +30,7 @@ def test_short_schedule_lowers_the_loss_and_lifts_ap50_above_the_bar(trained_ci_
 
 
 def _ap50(run, detect_fn):
-    class_names, category_ids, annotation_file = eval_labels(run.cfg)
-    metrics = evaluate(
-        detect_fn,
-        build_eval_dataset(run.cfg),
-        run.cfg,
-        class_names,
-        category_ids=category_ids,
-        annotation_file=annotation_file,
-    )
+    metrics = evaluate(detect_fn, build_eval_dataset(run.cfg), run.cfg, eval_labels(run.cfg))
     return metrics["AP50"]
 
 

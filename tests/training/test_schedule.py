@@ -7,7 +7,8 @@ import pytest
 from efgrnet_tf.config import TrainConfig
 from efgrnet_tf.training.schedule import WarmupStepSchedule, schedule_from_config
 
-# VOC recipe (SPEC.md): 1e-6 -> 4e-3 over 5 epochs, x0.1 at epochs 150 and 200; 100 steps/epoch.
+# VOC recipe (paper Sec. 4.2): 1e-6 -> 4e-3 over 5 epochs, x0.1 at epochs 150 and 200;
+# 100 steps/epoch.
 VOC = TrainConfig()
 STEPS_PER_EPOCH = 100
 

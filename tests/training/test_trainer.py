@@ -1,6 +1,8 @@
 """The training loop with a stand-in model: checkpoints, resume, NaN handling, replicas."""
 
 import dataclasses
+import logging
+import re
 
 import keras
 import numpy as np
@@ -36,9 +38,10 @@ def test_runs_all_epochs_and_checkpoints_every_n_steps_and_at_epoch_ends(tmp_pat
     assert load_config(tmp_path / "config.yaml") == trainer.cfg
 
 
-def test_tensorboard_gets_losses_learning_rate_and_speed_at_the_logged_steps(tmp_path):
+def test_tensorboard_gets_losses_learning_rate_and_speed_at_the_logged_steps(tmp_path, caplog):
     trainer = make_trainer(tmp_path)  # logs every 2 steps, 8 steps
-    trainer.train()
+    with caplog.at_level(logging.INFO, logger="absl"):
+        summary = trainer.train()
     scalars = read_scalars(tmp_path / "train")
     assert set(scalars) == {
         "loss/first",
@@ -48,11 +51,21 @@ def test_tensorboard_gets_losses_learning_rate_and_speed_at_the_logged_steps(tmp
         "images_per_second",
         "epoch",
     }
-    logged_losses = dict(trainer.loss_history)
     for name in ("first", "second", "total"):
         steps, values = zip(*scalars[f"loss/{name}"], strict=True)
         assert steps == (2, 4, 6, 8)
-        np.testing.assert_allclose(values, [logged_losses[s][name] for s in steps], rtol=1e-6)
+        # The last step's losses are those train() returns; each step's, those of its log line.
+        assert values[-1] == pytest.approx(summary[f"loss/{name}"], rel=1e-6)
+        for step, value in zip(steps, values, strict=True):
+            (line,) = [
+                r.getMessage() for r in caplog.records if f"step {step}/8 " in r.getMessage()
+            ]
+            printed = float(re.search(rf"\b{name}=(\S+)", line).group(1))
+            assert printed == pytest.approx(value, abs=5.1e-5)  # printed with 4 decimals
+    first, second, total = (
+        np.array(scalars[f"loss/{n}"])[:, 1] for n in ("first", "second", "total")
+    )
+    np.testing.assert_allclose(total, first + second, rtol=1e-6)
     # The rate of each logged step's own update (optimizer step = logged step - 1): warm-up
     # 0.01 -> 0.05 over 2 steps (0.03 at step 1), 0.05 to the end of epoch 0, then 0.02.
     assert dict(scalars["learning_rate"]) == pytest.approx({2: 0.03, 4: 0.05, 6: 0.02, 8: 0.02})
@@ -64,13 +77,14 @@ def test_tensorboard_gets_losses_learning_rate_and_speed_at_the_logged_steps(tmp
 def test_every_nth_step_is_logged(tmp_path):
     trainer = make_trainer(tmp_path, epochs=6, log_every_steps=5)
     trainer.train()
-    assert [step for step, _ in trainer.loss_history] == [5, 10, 15, 20, 24]
+    logged = read_scalars(tmp_path / "train")["loss/total"]
+    assert [step for step, _ in logged] == [5, 10, 15, 20, 24]
 
 
 def test_loss_falls_on_the_stand_in_problem(tmp_path):
     trainer = make_trainer(tmp_path, epochs=6, log_every_steps=1)
     trainer.train()
-    totals = [losses["total"] for _, losses in trainer.loss_history]
+    totals = [total for _, total in read_scalars(tmp_path / "train")["loss/total"]]
     assert np.mean(totals[-4:]) < 0.5 * totals[0]
 
 

@@ -15,21 +15,6 @@ _ROUNDS_PER_STEP = 4
 UNTIL_DECIDED_ROUNDS = 1000
 
 
-def random_min_iou_crop(
-    image: tf.Tensor,
-    boxes_yxyx: tf.Tensor,
-    seed: tf.Tensor,
-    min_ious: Sequence[float] = (0.1, 0.3, 0.5, 0.7, 0.9),
-    min_scale: float = 0.3,
-    max_rounds: int = 0,
-) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """`sample_min_iou_crop` applied to an image: `(cropped [h, w, C], boxes [n, 4], keep [n])`."""
-    window, boxes, keep = sample_min_iou_crop(
-        tf.shape(image)[:2], boxes_yxyx, seed, min_ious, min_scale, max_rounds=max_rounds
-    )
-    return image[window[0] : window[0] + window[2], window[1] : window[1] + window[3]], boxes, keep
-
-
 def sample_min_iou_crop(
     image_hw: tf.Tensor,
     boxes_yxyx: tf.Tensor,
