@@ -246,7 +246,7 @@ def test_a_new_backbone_is_one_spec_in_the_backbones_dict(monkeypatch):
     assert [layer.filters for layer in head.hidden] == [8]
 
 
-def test_new_layers_are_initialised_as_spec_says():
+def test_new_layers_are_initialised_like_the_authors_code():
     model = efgrnet_tf.build_model(tiny_config())
     layers = list(model._flatten_layers(include_self=False, recursive=True))
     convs = [layer for layer in layers if hasattr(layer, "kernel_initializer")]
@@ -270,8 +270,8 @@ def test_new_layers_are_initialised_as_spec_says():
     "backbone, fgrm_inputs, hidden_layers",
     [("vgg16", [512, 1024, 256, 256], 0), ("resnet101", [512, 1024, 512, 256], 2)],
 )
-def test_fgrm_and_final_head_widths_follow_spec(backbone, fgrm_inputs, hidden_layers):
-    # At width 1/8: the channel counts of docs/design.md ("Facts the code relies on") / 8.
+def test_fgrm_and_final_head_widths_follow_the_authors_code(backbone, fgrm_inputs, hidden_layers):
+    # At width 1/8: the channel counts of the authors' code divided by 8.
     model = efgrnet_tf.build_model(tiny_config(backbone=backbone))
     kernels = [model.get_layer(f"fgrm{level}").conv.kernel.shape for level in range(1, 5)]
     assert kernels == [(3, 3, c // 8, 256 // 8) for c in fgrm_inputs]
@@ -283,7 +283,7 @@ def test_fgrm_and_final_head_widths_follow_spec(backbone, fgrm_inputs, hidden_la
 
 
 def test_final_head_loss_reaches_the_objectness_heads():
-    # No stop-gradient (docs/design.md, FGRM): the final outputs depend on B1 (offsets) and C1
+    # No stop-gradient (paper Sec. 3.2): the final outputs depend on B1 (offsets) and C1
     # (objectness map).
     cfg = tiny_config()
     model = efgrnet_tf.build_model(cfg)

@@ -33,7 +33,7 @@ def test_mscf_matches_pools_stem_dilated_branches_and_linear_fuse():
     assert np.min(result) < 0  # no ReLU at the end
 
 
-def test_mscf_channels_and_dilations_follow_spec():
+def test_mscf_channels_and_dilations_follow_the_paper():
     layer = MultiScaleContextualFeatures(512)
     layer.build((None, 64, 64, 3))
     assert [(s.filters, s.kernel_size) for s in layer.stem] == [(128, 3), (128, 1)]

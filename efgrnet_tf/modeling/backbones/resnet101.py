@@ -74,9 +74,9 @@ def resnet101_features(images, *, trunk="torchvision", width_multiplier=1.0, bat
         kernel_initializer=he_normal_fan_out(),
         name="smooth1",
     )(stages[5])
-    extras = scaled_channels(256, width_multiplier)
-    res6 = ConvBN(extras, 1, name="res6_1", batch_norm=batch_norm)(stages[5])
-    res6 = ConvBN(extras, 3, 2, name="res6_2", batch_norm=batch_norm)(res6)
+    res6_channels = scaled_channels(256, width_multiplier)
+    res6 = ConvBN(res6_channels, 1, name="res6_1", batch_norm=batch_norm)(stages[5])
+    res6 = ConvBN(res6_channels, 3, 2, name="res6_2", batch_norm=batch_norm)(res6)
     return {"res3": stages[3], "res4": stages[4], "res5": reduced, "res6": res6}
 
 

@@ -16,6 +16,9 @@ class BackboneSpec:
         build_sources: `(images, model_cfg, batch_norm) -> [x1, x2, x3, x4]`: applies the trunk
             to the (scaled) image tensor `[B, S, S, 3]` and returns the sources at strides 8,
             16, 32, 64 (`model_cfg` the `ModelConfig`, `batch_norm` the `BatchNormSettings`).
+        load_torch_weights: `(model, path)`: loads an ImageNet `.pth` file into the trunk.
+        load_keras_weights: `(model, path)`: loads a Keras ImageNet weights file (`.h5`,
+            `.weights.h5`) into the trunk.
         fusion_channels: output channels of the objectness module's Norm layers at width 1;
             None = each level keeps its source's channels.
         pre_activation_levels: fusion levels (1-based) with a ReLU before Norm's conv.
@@ -25,9 +28,6 @@ class BackboneSpec:
         final_head_hidden_layers: 1x1 ConvBN layers before each final head's 3x3 conv (with
             the cascade on; the single-stage heads have none).
         final_head_hidden_channels: their channels at width 1.
-        load_torch_weights: `(model, path)`: loads an ImageNet `.pth` file into the trunk.
-        load_keras_weights: `(model, path)`: loads a Keras ImageNet weights file (`.h5`,
-            `.weights.h5`) into the trunk.
     """
 
     build_sources: Callable
