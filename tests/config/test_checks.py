@@ -1,6 +1,7 @@
 """Checks across fields run when a config loads; each error names the key and the file."""
 
 import dataclasses
+import re
 
 import pytest
 
@@ -85,3 +86,14 @@ def test_a_source_check_names_the_base_file_that_set_the_section(tmp_path):
     )
     with pytest.raises(ConfigError, match=r"base\.yaml: data\.voc_folder\.train\[0\]"):
         _load(tmp_path, "base: base.yaml\nname: child\n")
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["data.voc_folder.eval.year_folder=VOC2007", "data.voc_folder.train=[{year_folder: VOC2012}]"],
+    ids=["a field of the section at fault", "the list holding the entry at fault"],
+)
+def test_a_source_check_names_the_override_that_broke_it(tmp_path, override):
+    text = "data:\n  source: voc_folder\n  voc_folder:\n    train: [{year_folder: V, image_set: a}]"
+    with pytest.raises(ConfigError, match=rf"^override '{re.escape(override)}': data\.voc_folder"):
+        _load(tmp_path, text, [override])
