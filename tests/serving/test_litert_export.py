@@ -17,12 +17,13 @@ from serving_helpers import REPO_ROOT, run_python
 
 from efgrnet_tf.data.pipeline import build_eval_dataset
 from efgrnet_tf.data.synthetic import synthetic_dataset
-from efgrnet_tf.evaluation.detectors import keras_detection_fn, restore_uint8_rgb
+from efgrnet_tf.evaluation.detectors import keras_detection_fn
 from efgrnet_tf.evaluation.evaluator import eval_labels, evaluate
 from efgrnet_tf.serving.labels import read_labels_file
 from efgrnet_tf.serving.litert_converter import export_litert, op_names
 from efgrnet_tf.serving.litert_module import OUTPUT_NAMES
 from efgrnet_tf.serving.litert_runner import LiteRTDetector
+from efgrnet_tf.serving.saved_model_detection import restore_uint8_rgb
 
 pytestmark = pytest.mark.slow
 

@@ -1,10 +1,10 @@
-"""Detection-function helpers: undoing the eval preprocessing for SavedModels, export folders."""
+"""SavedModel detection helpers: undoing the eval preprocessing, finding the export folder."""
 
 import numpy as np
 import pytest
 
 from efgrnet_tf.data.preprocess import subtract_mean_bgr
-from efgrnet_tf.evaluation.detectors import resolve_saved_model_dir, restore_uint8_rgb
+from efgrnet_tf.serving.saved_model_detection import resolve_saved_model_dir, restore_uint8_rgb
 
 
 @pytest.mark.parametrize("mean_bgr", [(104.0, 117.0, 123.0), (0.5, 200.0, 3.0)])
