@@ -1,6 +1,6 @@
 """EFGRNet (Nie et al., ICCV 2019) in TensorFlow/Keras: model, data, training, eval, export."""
 
-from efgrnet_tf.config import load_config
+from efgrnet_tf.config.loader import load_config
 
 __version__ = "0.1.0"
 

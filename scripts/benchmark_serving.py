@@ -26,7 +26,7 @@ import tensorflow as tf
 from absl import flags
 
 from efgrnet_tf.cli.whole_number_flags import define_whole_numbers
-from efgrnet_tf.evaluation.detectors import resolve_saved_model_dir
+from efgrnet_tf.serving.saved_model_detection import resolve_saved_model_dir
 from efgrnet_tf.serving.signature_names import IMAGE_TENSOR_SIGNATURE, INPUT_NAMES
 from efgrnet_tf.user_errors import UserInputError
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from absl import flags
 
-from efgrnet_tf.config import ExperimentConfig, load_config
+from efgrnet_tf.config.experiment import ExperimentConfig
+from efgrnet_tf.config.loader import load_config
 from efgrnet_tf.modeling.precision import PRECISIONS
 
 MODULE = __name__

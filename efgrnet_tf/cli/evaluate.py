@@ -22,7 +22,7 @@ import json
 from absl import app, flags, logging
 
 from efgrnet_tf.cli import config_flags, launch
-from efgrnet_tf.config import ExperimentConfig
+from efgrnet_tf.config.experiment import ExperimentConfig
 
 # The key `--split` replaces, by `data.source`.
 _SPLIT_KEYS = {"tfds": "data.tfds.eval", "voc_folder": "data.voc_folder.eval.image_set"}
@@ -103,13 +103,13 @@ def evaluate_from_flags(flag_values: flags.FlagValues) -> dict[str, float]:
             raise app.UsageError(f"--tta: {flag_values.config} has no tta.scales")
     cfg = resolve_classes(cfg)
     from efgrnet_tf.data.pipeline import build_eval_dataset, build_original_size_eval_dataset
-    from efgrnet_tf.evaluation.detectors import (
-        checkpoint_detection_fn,
+    from efgrnet_tf.evaluation.detectors import checkpoint_detection_fn
+    from efgrnet_tf.evaluation.evaluator import eval_labels, evaluate
+    from efgrnet_tf.evaluation.tta import checkpoint_tta_detector
+    from efgrnet_tf.serving.saved_model_detection import (
         resolve_saved_model_dir,
         saved_model_detection_fn,
     )
-    from efgrnet_tf.evaluation.evaluator import eval_labels, evaluate
-    from efgrnet_tf.evaluation.tta import checkpoint_tta_detector
 
     dataset_fn = build_eval_dataset
     if flag_values.tta:

@@ -6,7 +6,7 @@ folder that `efgrnet-evaluate`, `efgrnet-export` and `efgrnet-predict --checkpoi
 
 Writes `output_dir/ckpt-0` and `output_dir/config.yaml` (the config with
 `model.pretrained_backbone` cleared) and prints the checkpoint path; see
-`efgrnet_tf.interop.import_pytorch`. Needs PyTorch (`pip install .[pytorch]`). The flags are
+`efgrnet_tf.training.import_pytorch`. Needs PyTorch (`pip install .[pytorch]`). The flags are
 defined when `run()` starts, so importing this module defines none.
 """
 
@@ -46,7 +46,7 @@ def main(argv: list[str]) -> int:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     cfg = config_flags.config_from_flags()
     # TensorFlow and the model load only here, so flag and config errors come at once.
-    from efgrnet_tf.interop.import_pytorch import import_torch_checkpoint
+    from efgrnet_tf.training.import_pytorch import import_torch_checkpoint
 
     print(import_torch_checkpoint(cfg, flags.FLAGS.torch_checkpoint, flags.FLAGS.output_dir))
     return 0

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from absl import app, flags, logging
 
-from efgrnet_tf.config import ConfigError
+from efgrnet_tf.config.loader import ConfigError
 from efgrnet_tf.user_errors import UserInputError
 
 EXIT_USER_ERROR = 2

@@ -19,10 +19,10 @@ from absl import app, flags
 
 from efgrnet_tf.cli import config_flags, launch
 from efgrnet_tf.data.classes import with_classes
-from efgrnet_tf.evaluation.detectors import resolve_saved_model_dir
 from efgrnet_tf.serving import predictor
 from efgrnet_tf.serving.predict_files import list_images, predict_images
 from efgrnet_tf.serving.predictor import Detector
+from efgrnet_tf.serving.saved_model_detection import resolve_saved_model_dir
 
 _SAVED_MODEL_DIR = flags.DEFINE_string(
     "saved_model_dir",

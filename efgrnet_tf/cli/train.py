@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from absl import app, flags, logging
 
 from efgrnet_tf.cli import config_flags, launch
-from efgrnet_tf.config import ExperimentConfig, load_config
+from efgrnet_tf.config.experiment import ExperimentConfig
+from efgrnet_tf.config.loader import load_config
 
 FLAGS = flags.FLAGS
 TRAIN_LOG = "train.log"
@@ -79,6 +80,7 @@ def config_from_flags(
 def main(argv: Sequence[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    from efgrnet_tf.evaluation.evaluator import evaluate_model
     from efgrnet_tf.training.experiment import train_experiment
     from efgrnet_tf.training.interruption import TrainingInterrupted
 
@@ -97,7 +99,7 @@ def main(argv: Sequence[str]) -> int:
         launch.copy_log_to_file(os.path.join(FLAGS.model_dir, TRAIN_LOG))
     logging.info("training %s into %s", cfg.name, FLAGS.model_dir)
     try:
-        train_experiment(cfg, FLAGS.model_dir, FLAGS.strategy, FLAGS.resume)
+        train_experiment(cfg, FLAGS.model_dir, FLAGS.strategy, FLAGS.resume, evaluate_model)
     except TrainingInterrupted as e:
         return launch.interrupted_exit_status(e.signal_number or signal.SIGTERM)
     return 0

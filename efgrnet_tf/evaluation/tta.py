@@ -21,13 +21,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from efgrnet_tf import build_model
 from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.config.tta import TtaScaleConfig
 from efgrnet_tf.data.preprocess import preprocess_for_eval
 from efgrnet_tf.evaluation.box_voting import vote_boxes
 from efgrnet_tf.evaluation.multi_size import candidates_fn_at_size
-from efgrnet_tf.training.checkpointing import restore_model_weights
+from efgrnet_tf.modeling.checkpoint_io import restore_model_weights
+from efgrnet_tf.modeling.efgrnet import build_model
 
 
 @dataclasses.dataclass(frozen=True)

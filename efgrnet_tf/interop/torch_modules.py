@@ -10,7 +10,8 @@ authors' code even where every tensor fits.
 
 from __future__ import annotations
 
-from efgrnet_tf.config import AnchorConfig, DataConfig
+from efgrnet_tf.config.boxes import AnchorConfig
+from efgrnet_tf.config.data import DataConfig
 from efgrnet_tf.interop.layouts import BATCH_NORM_NAMES, Layout, TensorTarget
 from efgrnet_tf.user_errors import UserInputError
 

@@ -15,7 +15,7 @@ No stop-gradient anywhere: the final heads' loss reaches B1 and C1 through O and
 
 import keras
 
-from efgrnet_tf.layers import DeformableConv2D
+from efgrnet_tf.layers.deformable_conv import DeformableConv2D
 from efgrnet_tf.modeling.conv_bn import BatchNormSettings, ConvBN, he_normal_fan_out
 
 OFFSET_SOURCES = ("b1_dxdy", "b1_dhdw", "b1_all", "features", "none")

@@ -5,7 +5,9 @@
   `signature_names`: signature, input and output names; `labels`: `assets/labels.txt` and
   `assets/label_map.pbtxt`.
 - `predictor`: detections of one image from an export or a checkpoint; `predict_files`:
-  detections of image files written as JSON and drawings.
+  detections of image files written as JSON and drawings; `saved_model_detection`: an export
+  as the evaluator's detection function, and finding an export's newest version folder.
 - `rest_client` / `grpc_client`: request builders and senders for a running TF Serving;
-  `client_cli`: `scripts/serving_client.py`; `detection_records`: outputs -> JSON records.
+  `detection_records`: outputs -> JSON records (the client tool is
+  `efgrnet_tf.cli.serving_client`).
 """

@@ -44,11 +44,9 @@ class DetectionExportModule(tf.Module):
         jit_compile: bool = False,
     ):
         super().__init__(name="efgrnet_detection")
+        # Saving reaches every model variable through `model`: layers hold their sub-layers in
+        # named attributes (tests/modeling/test_checkpoint_tracking.py).
         self.model = model
-        # Keras 3 layers that keep sub-layers in Python lists hide their variables from TF's
-        # object tracking; tracking the list of all variables here (as keras.export does) lets
-        # tf.saved_model.save capture every one of them.
-        self.model_variables = list(model.variables)
         if asset_paths is not None:
             labels_path, label_map_path = asset_paths
             self.labels_asset = tf.saved_model.Asset(os.fspath(labels_path))

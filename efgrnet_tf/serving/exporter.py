@@ -14,9 +14,10 @@ import tempfile
 
 import tensorflow as tf
 
-from efgrnet_tf import build_model
 from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.data.classes import label_map as label_map_of
+from efgrnet_tf.modeling.checkpoint_io import restore_model_weights
+from efgrnet_tf.modeling.efgrnet import build_model
 from efgrnet_tf.serving.export_module import DetectionExportModule
 from efgrnet_tf.serving.labels import (
     LABEL_MAP_FILENAME,
@@ -24,7 +25,6 @@ from efgrnet_tf.serving.labels import (
     write_label_map_pbtxt,
     write_labels_file,
 )
-from efgrnet_tf.training.checkpointing import restore_model_weights
 
 DEFORM_CONV_IMPLEMENTATIONS = ("pure_tf", "custom_op")
 

@@ -19,14 +19,14 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.lite.tools import flatbuffer_utils
 
-from efgrnet_tf import build_model
 from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.data.classes import label_map as label_map_of
 from efgrnet_tf.data.preprocess import resize_to_square
+from efgrnet_tf.modeling.checkpoint_io import restore_model_weights
+from efgrnet_tf.modeling.efgrnet import build_model
 from efgrnet_tf.serving.image_files import UnreadableImageError, read_rgb
 from efgrnet_tf.serving.labels import LABELS_FILENAME, write_labels_file
 from efgrnet_tf.serving.litert_module import OUTPUT_NAMES, LiteRTDetectionModule
-from efgrnet_tf.training.checkpointing import restore_model_weights
 from efgrnet_tf.user_errors import UserInputError
 
 QUANTIZATIONS = ("none", "float16", "dynamic_int8", "int8")

@@ -9,14 +9,14 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import tensorflow as tf
 
-from efgrnet_tf import build_model
 from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.data.classes import label_map as label_map_of
+from efgrnet_tf.modeling.checkpoint_io import restore_model_weights
+from efgrnet_tf.modeling.efgrnet import build_model
 from efgrnet_tf.serving import image_tensor
 from efgrnet_tf.serving.export_module import DetectionExportModule
 from efgrnet_tf.serving.labels import read_labels_file
 from efgrnet_tf.serving.signature_names import IMAGE_TENSOR_SIGNATURE, INPUT_NAMES
-from efgrnet_tf.training.checkpointing import restore_model_weights
 
 
 @dataclasses.dataclass(frozen=True)

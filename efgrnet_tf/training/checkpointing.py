@@ -1,7 +1,8 @@
 """Training checkpoints: model, optimizer, step, epoch and (when possible) the input position.
 
-The model's weights are stored under `model_weights/<variable path>` (`model_weights_by_path`);
-`restore_model_weights` reads them back into a freshly built model for evaluation and export.
+The model's weights are stored under `model_weights/<variable path>`
+(`efgrnet_tf.modeling.checkpoint_io.model_weights_by_path`), where
+`checkpoint_io.restore_model_weights` reads them back for evaluation and export.
 
 Checkpoints are written by a `tf.train.CheckpointManager` as `model_dir/ckpt-<step>`, so
 `tf.train.latest_checkpoint(model_dir)` finds the newest one. In a multi-worker cluster every
@@ -17,12 +18,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from efgrnet_tf.training.checkpoint_contents import (
-    CheckpointError,
-    compare_weights,
-    resolve_checkpoint,
-    saved_model_weights,
-)
+from efgrnet_tf.modeling.checkpoint_io import model_weights_by_path
 
 CHECKPOINT_PREFIX = "ckpt"
 
@@ -103,41 +99,3 @@ class TrainingCheckpoint:
         if not self._is_chief:
             tf.io.gfile.rmtree(self._manager.directory)
         return path
-
-
-def model_weights_by_path(model: keras.Model) -> dict[str, keras.Variable]:
-    """`{variable.path: variable}` for all the model's weights, the form checkpoints store.
-
-    Keyed by path rather than reached through the model's attributes, so that a layer keeping
-    sub-layers where TensorFlow's object tracking does not look (e.g. in a Python list) still
-    has its weights saved and restored.
-    """
-    weights = {}
-    for variable in model.weights:
-        if variable.path in weights:
-            raise ValueError(f"two model weights share the path {variable.path!r}")
-        weights[variable.path] = variable
-    return weights
-
-
-def restore_model_weights(model: keras.Model, checkpoint: str) -> str:
-    """Loads only the model's weights from a training checkpoint (evaluation, export).
-
-    Args:
-      model: a model built from the same config as the one trained.
-      checkpoint: a checkpoint path (`.../ckpt-1234`) or a folder whose newest checkpoint is used.
-    Returns:
-      The checkpoint path that was read.
-    Raises:
-      CheckpointError: no checkpoint there, an unreadable file, or weights that do not fit
-        `model` (all differing variables named).
-    """
-    path = resolve_checkpoint(checkpoint)
-    differences = compare_weights(model, saved_model_weights(path))
-    if differences.missing or differences.unexpected or differences.mismatched:
-        raise CheckpointError(
-            f"{path} does not fit the model of this config: {differences.describe()}"
-        )
-    reader = tf.train.Checkpoint(model_weights=model_weights_by_path(model))
-    reader.restore(path).expect_partial().assert_existing_objects_matched()
-    return path

@@ -1,7 +1,8 @@
 """What the trainer trains: model, input pipeline, loss and periodic evaluation, as callables.
 
 The trainer only needs these five things, so tests can hand it small stand-ins; `efgrnet_components`
-wires up the real EFGRNet pieces for a config.
+wires up the real EFGRNet pieces for a config. Evaluation is a later stage: its caller hands it
+in (`efgrnet_tf.evaluation.evaluator.evaluate_model`, through `experiment.train_experiment`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ from collections.abc import Callable
 import keras
 import tensorflow as tf
 
-from efgrnet_tf.config import ExperimentConfig
+from efgrnet_tf.boxes.anchors import generate_anchors
+from efgrnet_tf.config.experiment import ExperimentConfig
+from efgrnet_tf.data.info import dataset_info
+from efgrnet_tf.data.pipeline import build_train_dataset
+from efgrnet_tf.losses.multibox_loss import compute_losses
+from efgrnet_tf.modeling.efgrnet import build_model
 
 # outputs of the model, one batch of the input pipeline -> dict of float32 scalar losses with
 # at least `total`, this replica's share of the global-batch loss.
@@ -42,28 +48,20 @@ class TrainingComponents:
     evaluate: Callable[[keras.Model], dict] | None = None
 
 
-def efgrnet_components(cfg: ExperimentConfig, eval_output_dir: str | None = None):
-    """The EFGRNet model, the config's training pipeline, the two-stage loss and evaluation.
+def efgrnet_components(
+    cfg: ExperimentConfig, evaluate: Callable[[keras.Model], dict] | None = None
+) -> TrainingComponents:
+    """The EFGRNet model, the config's training pipeline and the two-stage loss.
 
     Args:
       cfg: the experiment.
-      eval_output_dir: where periodic evaluations write their files (None: nowhere).
+      evaluate: the periodic evaluation (`TrainingComponents.evaluate`), or None.
     """
-    from efgrnet_tf import build_model
-    from efgrnet_tf.boxes.anchors import generate_anchors
-    from efgrnet_tf.data.info import dataset_info
-    from efgrnet_tf.data.pipeline import build_train_dataset
-    from efgrnet_tf.evaluation.evaluator import evaluate_model
-    from efgrnet_tf.losses.multibox_loss import compute_losses
-
     image_size = cfg.model.image_size
     anchors_cxcywh = generate_anchors(cfg.anchors, (image_size, image_size))
 
     def losses(outputs, batch):
         return compute_losses(outputs, batch, anchors_cxcywh, cfg.loss, cfg.anchors.variances)
-
-    def evaluate(model):
-        return evaluate_model(model, cfg, output_dir=eval_output_dir)
 
     return TrainingComponents(
         build_model=build_model,

@@ -16,13 +16,13 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from efgrnet_tf.training.checkpoint_contents import (
+from efgrnet_tf.modeling.checkpoint_io import (
     CheckpointError,
     compare_weights,
+    model_weights_by_path,
     resolve_checkpoint,
     saved_model_weights,
 )
-from efgrnet_tf.training.checkpointing import model_weights_by_path
 
 # The final class heads' output convolution: its output channels are `A * num_classes`.
 CLASS_OUTPUT_VARIABLE = re.compile(r"^class_head\d+/predict/(kernel|bias)$")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from efgrnet_tf.config import TrainConfig
+from efgrnet_tf.config.train import TrainConfig
 
 # Keras 3 names of BatchNormalization's trainable weights.
 BATCH_NORM_VARIABLE_NAMES = ("gamma", "beta")

@@ -16,7 +16,8 @@ import tensorflow as tf
 import yaml
 from absl import logging
 
-from efgrnet_tf.config import ExperimentConfig, config_from_dict, config_to_dict, save_config
+from efgrnet_tf.config.experiment import ExperimentConfig
+from efgrnet_tf.config.loader import config_from_dict, config_to_dict, save_config
 from efgrnet_tf.user_errors import UserInputError
 
 FIRST_CONFIG = "config.yaml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from efgrnet_tf.config import TrainConfig
+from efgrnet_tf.config.train import TrainConfig
 
 
 @keras.saving.register_keras_serializable(package="efgrnet_tf")

@@ -15,7 +15,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from efgrnet_tf.config import ExperimentConfig
+from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.training.checkpointing import TrainingCheckpoint
 from efgrnet_tf.training.components import TrainingComponents
 from efgrnet_tf.training.init_checkpoint import initialize_from_checkpoint

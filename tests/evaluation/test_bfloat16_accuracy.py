@@ -11,7 +11,7 @@ import pytest
 
 import efgrnet_tf
 from efgrnet_tf.evaluation.evaluator import evaluate_model
-from efgrnet_tf.training.checkpointing import restore_model_weights
+from efgrnet_tf.modeling.checkpoint_io import restore_model_weights
 
 pytestmark = pytest.mark.slow
 

@@ -15,10 +15,10 @@ from PIL import Image
 import efgrnet_tf
 from efgrnet_tf.config import load_config
 from efgrnet_tf.data.classes import label_map
-from efgrnet_tf.interop.import_pytorch import load_torch_checkpoint
 from efgrnet_tf.serving import image_tensor
 from efgrnet_tf.serving.export_module import DetectionExportModule
 from efgrnet_tf.serving.predictor import Detector
+from efgrnet_tf.training.import_pytorch import load_torch_checkpoint
 from tests.cli.test_cli_conventions import run_script
 from tests.interop.torch_reference_modules import randomize
 from tests.interop.torch_vgg_reference import VGGEFGRNet

@@ -16,11 +16,11 @@ import torch
 
 import efgrnet_tf
 from efgrnet_tf.config import config_from_dict, load_config
-from efgrnet_tf.interop.import_pytorch import import_torch_checkpoint, load_torch_checkpoint
 from efgrnet_tf.interop.torch_files import MissingPyTorchError, StateDictError, read_state_dict
 from efgrnet_tf.interop.torch_modules import UnsupportedVariantError
 from efgrnet_tf.interop.vgg_keys import vgg_key_map
-from efgrnet_tf.training.checkpointing import restore_model_weights
+from efgrnet_tf.modeling.checkpoint_io import restore_model_weights
+from efgrnet_tf.training.import_pytorch import import_torch_checkpoint, load_torch_checkpoint
 from tests.cli.test_cli_conventions import assert_one_line_error, run_script
 from tests.interop.key_map_asserts import assert_maps_one_to_one
 from tests.interop.torch_resnet_reference import ResNetEFGRNet

@@ -11,7 +11,7 @@ import torch
 
 import efgrnet_tf
 from efgrnet_tf.config import config_from_dict
-from efgrnet_tf.interop.import_pytorch import load_torch_checkpoint
+from efgrnet_tf.training.import_pytorch import load_torch_checkpoint
 from tests.interop.torch_reference_modules import (
     OUTPUTS,
     randomize,

@@ -21,7 +21,7 @@ from serving_helpers import (
 
 import efgrnet_tf
 from efgrnet_tf.config import config_from_dict, save_config
-from efgrnet_tf.training.checkpointing import model_weights_by_path
+from efgrnet_tf.modeling.checkpoint_io import model_weights_by_path
 
 # (layer-name prefix of a prediction conv, the output it feeds), objectness stage first.
 _HEAD_STAGES = (

@@ -15,7 +15,7 @@ from test_export_round_trip import image_row, keras_detections
 from test_saved_model_cli import parse_signatures
 
 import efgrnet_tf
-from efgrnet_tf.training.checkpointing import restore_model_weights
+from efgrnet_tf.modeling.checkpoint_io import restore_model_weights
 
 pytestmark = pytest.mark.slow
 

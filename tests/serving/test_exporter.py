@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import numpy as np
@@ -63,6 +64,19 @@ def test_export_writes_the_serving_layout_with_the_labels_asset(export_base):
     assert {"saved_model.pb", "variables", "assets"} <= set(os.listdir(version))
     with open(os.path.join(version, "assets", "labels.txt"), encoding="utf-8") as f:
         assert f.read() == "".join(f"{name}\n" for name in CLASS_NAMES)
+
+
+@pytest.mark.slow
+def test_export_saves_every_variable_of_the_model(export_dir, trained_model):
+    model, _, _ = trained_model
+    saved = tf.train.load_checkpoint(os.path.join(export_dir, "variables", "variables"))
+    saved_values = sorted(
+        _shape_and_digest(saved.get_tensor(key))
+        for key in saved.get_variable_to_shape_map()
+        if key.endswith("/.ATTRIBUTES/VARIABLE_VALUE")
+    )
+    assert len(saved_values) == len(model.variables)
+    assert saved_values == sorted(_shape_and_digest(v.numpy()) for v in model.variables)
 
 
 @pytest.mark.slow
@@ -179,3 +193,9 @@ def test_postprocess_overrides_are_baked_into_the_export(
     expected["detection_scores"] = np.where(np.arange(5) < 3, expected["detection_scores"], 0)
     expected["detection_classes"] = np.where(np.arange(5) < 3, expected["detection_classes"], 0)
     assert_same_detections(outputs, expected)
+
+
+def _shape_and_digest(array: np.ndarray) -> tuple[tuple[int, ...], str]:
+    """An array's shape and a short digest of its bytes, to compare variables as a multiset."""
+    digest = hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()[:16]
+    return tuple(array.shape), digest

@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from efgrnet_tf.training.checkpointing import TrainingCheckpoint, restore_model_weights
+from efgrnet_tf.modeling.checkpoint_io import restore_model_weights
+from efgrnet_tf.training.checkpointing import TrainingCheckpoint
 
 
 class ListHoldingLayer(keras.layers.Layer):

@@ -14,8 +14,8 @@ from trainer_stand_ins import stand_in_components, stand_in_config
 
 from efgrnet_tf import build_model
 from efgrnet_tf.config import config_from_dict, load_config
-from efgrnet_tf.training.checkpoint_contents import CheckpointError
-from efgrnet_tf.training.checkpointing import CHECKPOINT_PREFIX, model_weights_by_path
+from efgrnet_tf.modeling.checkpoint_io import CheckpointError, model_weights_by_path
+from efgrnet_tf.training.checkpointing import CHECKPOINT_PREFIX
 from efgrnet_tf.training.init_checkpoint import initialize_from_checkpoint
 from efgrnet_tf.training.strategy import create_strategy
 from efgrnet_tf.training.trainer import Trainer

@@ -1,12 +1,13 @@
 """The authors' trained PyTorch EFGRNet → a training checkpoint of this package.
 
-`import_torch_checkpoint(cfg, torch_checkpoint, output_dir)` reads the `.pth` (`torch_files`),
-maps every tensor onto the model of `cfg` (`vgg_keys` or `resnet_keys`, all or none) and writes
-`output_dir` as a training run folder holding one checkpoint `ckpt-0` and `config.yaml`, the
-format `efgrnet-train` writes (model weights, a fresh optimizer, step and epoch 0), so
-`efgrnet-evaluate`, `efgrnet-export` and `efgrnet-predict --checkpoint` read it as they read a
-trained run, and `efgrnet-train --init_checkpoint` fine-tunes from it. Only reading the `.pth`
-needs PyTorch. This is a training-stage tool: nothing in `modeling/` imports it.
+`import_torch_checkpoint(cfg, torch_checkpoint, output_dir)` reads the `.pth`
+(`efgrnet_tf.interop.torch_files`), maps every tensor onto the model of `cfg` (`interop.vgg_keys`
+or `interop.resnet_keys`, all or none) and writes `output_dir` as a training run folder holding
+one checkpoint `ckpt-0` and `config.yaml`, the format `efgrnet-train` writes (model weights, a
+fresh optimizer, step and epoch 0), so `efgrnet-evaluate`, `efgrnet-export` and `efgrnet-predict
+--checkpoint` read it as they read a trained run, and `efgrnet-train --init_checkpoint`
+fine-tunes from it. Only reading the `.pth` needs PyTorch. It writes a run folder, so it lives
+with training; `interop/` holds only the tensor mapping, which `modeling/pretrained.py` uses too.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 import tensorflow as tf
 from absl import logging
 
-from efgrnet_tf.config import ExperimentConfig
+from efgrnet_tf.config.experiment import ExperimentConfig
 from efgrnet_tf.interop.resnet_keys import check_resnet_variant, resnet_key_map
 from efgrnet_tf.interop.torch_files import assign_state_dict, read_state_dict
 from efgrnet_tf.interop.vgg_keys import check_vgg_variant, vgg_key_map

@@ -1,12 +1,15 @@
-"""What a training checkpoint holds for the model: finding it, reading its weights, comparing
-them with a model's variables (every difference named, not only the first)."""
+"""A model's weights in a training checkpoint: how they are keyed, finding a checkpoint, comparing
+its weights with a model's variables (every difference named) and restoring them.
+
+Training (`training/checkpointing.py`) writes the weights; evaluation, export and prediction
+only read them, so this lives beside the model rather than in `training/`.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from efgrnet_tf.user_errors import UserInputError
@@ -104,6 +107,38 @@ def compare_weights(model: keras.Model, saved: dict[str, tuple[int, ...]]) -> We
     return WeightsComparison(missing, unexpected, mismatched)
 
 
-def read_weight(path: str, variable_path: str) -> np.ndarray:
-    """The saved value of the model weight `variable_path` in the checkpoint file `path`."""
-    return tf.train.load_checkpoint(path).get_tensor(checkpoint_key(variable_path))
+def model_weights_by_path(model: keras.Model) -> dict[str, keras.Variable]:
+    """`{variable.path: variable}` for all the model's weights, the form checkpoints store.
+
+    Checkpoints keep each weight under `model_weights/<variable path>`: the format of every
+    existing run and of imported PyTorch checkpoints, and the names `compare_weights` reports.
+    """
+    weights = {}
+    for variable in model.weights:
+        if variable.path in weights:
+            raise ValueError(f"two model weights share the path {variable.path!r}")
+        weights[variable.path] = variable
+    return weights
+
+
+def restore_model_weights(model: keras.Model, checkpoint: str) -> str:
+    """Loads only the model's weights from a training checkpoint (evaluation, export).
+
+    Args:
+      model: a model built from the same config as the one trained.
+      checkpoint: a checkpoint path (`.../ckpt-1234`) or a folder whose newest checkpoint is used.
+    Returns:
+      The checkpoint path that was read.
+    Raises:
+      CheckpointError: no checkpoint there, an unreadable file, or weights that do not fit
+        `model` (all differing variables named).
+    """
+    path = resolve_checkpoint(checkpoint)
+    differences = compare_weights(model, saved_model_weights(path))
+    if differences.missing or differences.unexpected or differences.mismatched:
+        raise CheckpointError(
+            f"{path} does not fit the model of this config: {differences.describe()}"
+        )
+    reader = tf.train.Checkpoint(model_weights=model_weights_by_path(model))
+    reader.restore(path).expect_partial().assert_existing_objects_matched()
+    return path

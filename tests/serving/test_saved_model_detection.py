@@ -1,8 +1,8 @@
-"""Detection-function helpers: export folders."""
+"""SavedModel detection helpers: finding the export folder."""
 
 import pytest
 
-from efgrnet_tf.evaluation.detectors import resolve_saved_model_dir
+from efgrnet_tf.serving.saved_model_detection import resolve_saved_model_dir
 
 
 def test_resolve_saved_model_dir_takes_a_version_or_the_newest_of_a_base(tmp_path):
