@@ -28,12 +28,7 @@ from efgrnet_tf.config import ExperimentConfig
 def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     """Defines the evaluation flags, with their validators, on `flag_values`."""
     config_flags.define_config_flags(flag_values=flag_values)
-    flags.DEFINE_string(
-        "checkpoint",
-        None,
-        "Training checkpoint (`.../ckpt-N`) or a model_dir (its newest checkpoint).",
-        flag_values=flag_values,
-    )
+    config_flags.define_checkpoint_flag(flag_values)
     flags.DEFINE_string(
         "saved_model",
         None,
