@@ -16,7 +16,7 @@ from efgrnet_tf.config import TtaConfig, TtaScaleConfig, load_config, save_confi
 from efgrnet_tf.data.pipeline import build_original_size_eval_dataset
 from efgrnet_tf.evaluation.detectors import keras_detection_fn
 from efgrnet_tf.evaluation.evaluator import METRICS_FILE, eval_labels, evaluate
-from efgrnet_tf.evaluation.multi_size import config_at_size, model_at_size
+from efgrnet_tf.evaluation.multi_size import model_at_size
 from efgrnet_tf.evaluation.tta import (
     MultiSizeDetector,
     cap_detections,
@@ -37,6 +37,10 @@ def small_model():
     return cfg, build_model(cfg)
 
 
+def _at_size(cfg, size):
+    return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, image_size=size))
+
+
 def _with_tta(cfg, **fields):
     return dataclasses.replace(cfg, tta=dataclasses.replace(cfg.tta, **fields))
 
@@ -47,11 +51,11 @@ def test_the_model_at_another_size_shares_its_weights_and_equals_a_model_built_a
     cfg, model = small_model
     sized = model_at_size(model, 192)
     assert all(a is b for a, b in zip(sized.weights, model.weights, strict=True))
-    built = build_model(config_at_size(cfg, 192))
+    built = build_model(_at_size(cfg, 192))
     built.set_weights(model.get_weights())
     images = tf.random.stateless_normal([2, 192, 192, 3], [1, 2], stddev=50.0)
-    want = keras_detection_fn(built, config_at_size(cfg, 192))(images)
-    got = keras_detection_fn(sized, config_at_size(cfg, 192))(images)
+    want = keras_detection_fn(built, _at_size(cfg, 192))(images)
+    got = keras_detection_fn(sized, _at_size(cfg, 192))(images)
     np.testing.assert_array_equal(got["num_detections"], want["num_detections"])
     np.testing.assert_allclose(got["detection_scores"], want["detection_scores"], atol=1e-5)
     np.testing.assert_allclose(got["detection_boxes"], want["detection_boxes"], atol=1e-5)
