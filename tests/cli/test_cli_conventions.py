@@ -31,6 +31,14 @@ def run_script(name: str, *args: str, env_extra=None) -> subprocess.CompletedPro
     )
 
 
+def assert_helpshort_lists(result: subprocess.CompletedProcess, own_flags) -> str:
+    """`--helpshort` output lists each of `own_flags` (`--name`) with its help; returns it."""
+    text = result.stdout + result.stderr
+    for flag in own_flags:
+        assert re.search(rf"^  --(\[no\])?{flag[2:]}: ", text, re.MULTILINE), text
+    return text
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
     """Exit status 2; the error is the last stderr line and the only one saying `error:`
     (log lines may precede it); no traceback, no TensorFlow C++ start-up line."""
@@ -62,10 +70,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
     ],
 )
 def test_helpshort_lists_the_tools_own_flags_with_help(script, own_flags):
-    result = run_script(script, "--helpshort")
-    text = result.stdout + result.stderr
-    for flag in own_flags:
-        assert re.search(rf"^  --(\[no\])?{flag[2:]}: ", text, re.MULTILINE), text
+    text = assert_helpshort_lists(run_script(script, "--helpshort"), own_flags)
     assert "Run folder" in text or "TF Serving" in text  # the help texts, not only names
 
 

@@ -9,7 +9,7 @@ import types
 import pytest
 import tensorflow as tf
 from absl import flags
-from evaluation_helpers import CLASS_NAMES, GROUND_TRUTH, eval_dataset
+from evaluation_helpers import CLASS_NAMES, GROUND_TRUTH, eval_dataset, parsed_evaluate_flags
 
 from efgrnet_tf.cli import evaluate as evaluate_cli
 from efgrnet_tf.data import info as data_info
@@ -17,13 +17,6 @@ from efgrnet_tf.data import pipeline as data_pipeline
 from efgrnet_tf.evaluation.evaluator import METRICS_FILE
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _parsed_flags(*args):
-    flag_values = flags.FlagValues()
-    evaluate_cli.define_flags(flag_values)
-    flag_values(["efgrnet-evaluate", *args])
-    return flag_values
 
 
 def test_script_refuses_checkpoint_and_saved_model_together(tmp_path):
@@ -47,13 +40,13 @@ def test_script_refuses_checkpoint_and_saved_model_together(tmp_path):
 )
 def test_flag_rules(args):
     with pytest.raises(flags.IllegalFlagValueError):
-        _parsed_flags(*args)
+        parsed_evaluate_flags(*args)
 
 
 def test_config_from_flags_applies_overrides_then_split(tmp_path):
     path = tmp_path / "exp.yaml"
     path.write_text("data:\n  eval_split: voc/2007:test\neval:\n  metric: voc\n")
-    flag_values = _parsed_flags(
+    flag_values = parsed_evaluate_flags(
         f"--config={path}", "--checkpoint=a", "--output_dir=o",
         "--override=eval.metric=coco", "--split=voc/2012:val",
     )  # fmt: skip
@@ -106,7 +99,7 @@ def test_saved_model_evaluated_from_its_export_base_folder(tmp_path, monkeypatch
     config.write_text("model:\n  num_classes: 3\neval:\n  metric: both\n")
     output_dir = tmp_path / "eval"
     metrics = evaluate_cli.evaluate_from_flags(
-        _parsed_flags(
+        parsed_evaluate_flags(
             f"--config={config}", f"--saved_model={export_base}", f"--output_dir={output_dir}",
             "--noper_class",
         )

@@ -8,7 +8,8 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-from absl import app, flags
+from absl import app
+from evaluation_helpers import parsed_evaluate_flags
 
 from efgrnet_tf import build_model
 from efgrnet_tf.cli import evaluate as evaluate_cli
@@ -140,13 +141,6 @@ def test_a_config_without_tta_scales_is_refused(small_model):
         MultiSizeDetector(model, dataclasses.replace(cfg, tta=TtaConfig()))
 
 
-def _parsed_evaluate_flags(*args):
-    flag_values = flags.FlagValues()
-    evaluate_cli.define_flags(flag_values)
-    flag_values(["efgrnet-evaluate", *args])
-    return flag_values
-
-
 @pytest.mark.parametrize(
     "config, model_flag, message",
     [
@@ -156,9 +150,7 @@ def _parsed_evaluate_flags(*args):
     ids=["saved_model", "no_scales"],
 )
 def test_evaluate_tta_flag_errors_name_the_problem(config, model_flag, message):
-    flag_values = _parsed_evaluate_flags(
-        f"--config={config}", model_flag, "--output_dir=o", "--tta"
-    )
+    flag_values = parsed_evaluate_flags(f"--config={config}", model_flag, "--output_dir=o", "--tta")
     with pytest.raises(app.UsageError, match=message):
         evaluate_cli.evaluate_from_flags(flag_values)
 
@@ -168,7 +160,7 @@ def test_tta_metrics_of_the_trained_ci_model_end_to_end(trained_ci_run, tmp_path
     run = trained_ci_run
     cfg = dataclasses.replace(run.cfg, tta=load_config(SHAPES_TTA_YAML).tta)
     save_config(cfg, tmp_path / "tta.yaml")
-    flag_values = _parsed_evaluate_flags(
+    flag_values = parsed_evaluate_flags(
         f"--config={tmp_path / 'tta.yaml'}", f"--checkpoint={run.model_dir}",
         f"--output_dir={tmp_path}", "--tta", "--noper_class",
     )  # fmt: skip
