@@ -1,4 +1,5 @@
-"""The `--config` and `--override` flags, defined once for every tool that reads a config."""
+"""The `--config`, `--override` and `--checkpoint` flags, defined once for every tool that reads
+a config or a training checkpoint."""
 
 from __future__ import annotations
 
@@ -30,6 +31,16 @@ def define_config_flags(
         flag_values=flag_values,
     )
     define_precision_flag(flag_values)
+
+
+def define_checkpoint_flag(flag_values: flags.FlagValues = flags.FLAGS) -> flags.FlagHolder:
+    """Defines `--checkpoint`, a training checkpoint or a run folder (its newest checkpoint)."""
+    return flags.DEFINE_string(
+        "checkpoint",
+        None,
+        "Training checkpoint (`.../ckpt-N`) or a model_dir (its newest checkpoint).",
+        flag_values=flag_values,
+    )
 
 
 def define_precision_flag(flag_values: flags.FlagValues = flags.FLAGS) -> None:

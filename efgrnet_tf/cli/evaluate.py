@@ -31,12 +31,7 @@ _SPLIT_KEYS = {"tfds": "data.tfds.eval", "voc_folder": "data.voc_folder.eval.ima
 def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     """Defines the evaluation flags, with their validators, on `flag_values`."""
     config_flags.define_config_flags(flag_values=flag_values)
-    flags.DEFINE_string(
-        "checkpoint",
-        None,
-        "Training checkpoint (`.../ckpt-N`) or a model_dir (its newest checkpoint).",
-        flag_values=flag_values,
-    )
+    config_flags.define_checkpoint_flag(flag_values)
     flags.DEFINE_string(
         "saved_model",
         None,

@@ -16,9 +16,7 @@ from efgrnet_tf.data.classes import with_classes
 from efgrnet_tf.serving.exporter import DEFORM_CONV_IMPLEMENTATIONS, export_saved_model
 
 config_flags.define_config_flags("Experiment YAML the checkpoint was trained with.")
-_CHECKPOINT = flags.DEFINE_string(
-    "checkpoint", None, "Checkpoint path (`.../ckpt-N`) or a model_dir (its newest checkpoint)."
-)
+_CHECKPOINT = config_flags.define_checkpoint_flag()
 _EXPORT_DIR = flags.DEFINE_string(
     "export_dir", None, "Base folder TF Serving watches; the export goes to BASE/<version>."
 )

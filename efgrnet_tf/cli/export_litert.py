@@ -17,9 +17,7 @@ from efgrnet_tf.data.classes import with_classes
 from efgrnet_tf.serving.litert_converter import QUANTIZATIONS, export_litert
 
 config_flags.define_config_flags("Experiment YAML the checkpoint was trained with.")
-_CHECKPOINT = flags.DEFINE_string(
-    "checkpoint", None, "Checkpoint path (`.../ckpt-N`) or a model_dir (its newest checkpoint)."
-)
+_CHECKPOINT = config_flags.define_checkpoint_flag()
 _OUTPUT = flags.DEFINE_string(
     "output", None, "The LiteRT model file to write (`model.tflite`); labels.txt goes beside it."
 )

@@ -31,7 +31,7 @@ _SAVED_MODEL_DIR = flags.DEFINE_string(
     "BASE/N; or give --config/--checkpoint.",
 )
 config_flags.define_config_flags("Experiment YAML, to run a training checkpoint.")
-_CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Checkpoint path or model_dir.")
+_CHECKPOINT = config_flags.define_checkpoint_flag()
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where detections.json and PNGs go.")
 _SCORE_THRESHOLD = flags.DEFINE_float(
     "score_threshold", 0.3, "Detections scoring below this are neither written nor drawn."

@@ -13,8 +13,6 @@ because they keep `build_model`'s fixed-input contract.
 
 from __future__ import annotations
 
-import dataclasses
-
 import keras
 import tensorflow as tf
 
@@ -37,11 +35,6 @@ def model_at_size(model: keras.Model, size: int) -> keras.Model:
         return model
     images = keras.Input((size, size, 3), name="images")
     return keras.models.clone_model(model, input_tensors=images, clone_function=lambda layer: layer)
-
-
-def config_at_size(cfg: ExperimentConfig, size: int) -> ExperimentConfig:
-    """`cfg` with `model.image_size` = `size` (everything else, anchors included, unchanged)."""
-    return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, image_size=size))
 
 
 def candidates_fn_at_size(

@@ -31,6 +31,14 @@ def run_script(name: str, *args: str, env_extra=None) -> subprocess.CompletedPro
     )
 
 
+def assert_helpshort_lists(result: subprocess.CompletedProcess, own_flags) -> str:
+    """`--helpshort` output lists each of `own_flags` (`--name`) with its help; returns it."""
+    text = result.stdout + result.stderr
+    for flag in own_flags:
+        assert re.search(rf"^  --(\[no\])?{flag[2:]}: ", text, re.MULTILINE), text
+    return text
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
     """Exit status 2; the error is the last stderr line and the only one saying `error:`
     (log lines may precede it); no traceback, no TensorFlow C++ start-up line."""
@@ -62,10 +70,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
     ],
 )
 def test_helpshort_lists_the_tools_own_flags_with_help(script, own_flags):
-    result = run_script(script, "--helpshort")
-    text = result.stdout + result.stderr
-    for flag in own_flags:
-        assert re.search(rf"^  --(\[no\])?{flag[2:]}: ", text, re.MULTILINE), text
+    text = assert_helpshort_lists(run_script(script, "--helpshort"), own_flags)
     assert "Run folder" in text or "TF Serving" in text  # the help texts, not only names
 
 
@@ -130,32 +135,39 @@ def test_export_of_a_garbage_checkpoint_is_one_line_and_leaves_no_tmp_folder(tmp
     assert not base.exists() or not os.listdir(base)
 
 
-def test_evaluate_with_a_checkpoint_of_another_config_names_the_variables(tmp_path, tiny_config):
-    # A checkpoint holding one unrelated weight: every model variable is reported missing.
-    run = tmp_path / "run"
+def _save_checkpoint_of_another_model(folder) -> None:
+    """Saves `folder/ckpt-1` in the trainer's format with one weight no EFGRNet model has."""
     weights = {"dense/kernel": tf.Variable(tf.zeros([2, 2]))}
     checkpoint = tf.train.Checkpoint(model_weights=weights)
-    tf.train.CheckpointManager(checkpoint, str(run), max_to_keep=1).save()
+    tf.train.CheckpointManager(checkpoint, str(folder), max_to_keep=1).save()
+
+
+def _assert_names_the_variables_of_another_model(result, checkpoint_words) -> None:
+    """One error line: `checkpoint_words` (how the tool names the checkpoint) do not fit, every
+    model variable is missing from it and its one weight is unknown to the model."""
+    assert_one_line_error(
+        result,
+        f"{checkpoint_words} does not fit the model of this config",
+        "210 model variables not in it: ['block1_conv1/kernel'",
+        "1 unknown to the model: ['dense/kernel']",
+    )
+
+
+def test_evaluate_with_a_checkpoint_of_another_config_names_the_variables(tmp_path, tiny_config):
+    run = tmp_path / "run"
+    _save_checkpoint_of_another_model(run)
     result = run_script(
         "evaluate",
         f"--config={tiny_config}",
         f"--checkpoint={run}",
         f"--output_dir={tmp_path / 'eval'}",
     )
-    assert_one_line_error(
-        result,
-        "does not fit the model of this config",
-        "210 model variables not in it: ['block1_conv1/kernel'",
-        "1 unknown to the model: ['dense/kernel']",
-    )
+    _assert_names_the_variables_of_another_model(result, str(run / "ckpt-1"))
 
 
 def test_train_from_an_init_checkpoint_of_another_model_names_the_variables(tmp_path, tiny_config):
-    # A checkpoint holding one unrelated weight: every model variable is reported missing.
     source = tmp_path / "source"
-    weights = {"dense/kernel": tf.Variable(tf.zeros([2, 2]))}
-    checkpoint = tf.train.Checkpoint(model_weights=weights)
-    tf.train.CheckpointManager(checkpoint, str(source), max_to_keep=1).save()
+    _save_checkpoint_of_another_model(source)
     result = run_script(
         "train",
         f"--config={tiny_config}",
@@ -166,10 +178,7 @@ def test_train_from_an_init_checkpoint_of_another_model_names_the_variables(tmp_
         "--override=train.steps_per_epoch=1",
         "--override=train.epochs=1",
     )
-    assert_one_line_error(
-        result,
-        f"train.init_checkpoint {source / 'ckpt-1'} does not fit the model of this config",
-        "210 model variables not in it: ['block1_conv1/kernel'",
-        "1 unknown to the model: ['dense/kernel']",
+    _assert_names_the_variables_of_another_model(
+        result, f"train.init_checkpoint {source / 'ckpt-1'}"
     )
     assert not list((tmp_path / "run").glob("ckpt-*"))

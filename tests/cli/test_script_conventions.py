@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from test_cli_conventions import assert_one_line_error, run_script
+from test_cli_conventions import assert_helpshort_lists, assert_one_line_error, run_script
 
 pytestmark = pytest.mark.slow
 
@@ -25,10 +23,7 @@ pytestmark = pytest.mark.slow
     ],
 )
 def test_helpshort_lists_the_scripts_own_flags(script, own_flags):
-    result = run_script(script, "--helpshort")
-    text = result.stdout + result.stderr
-    for flag in own_flags:
-        assert re.search(rf"^  --(\[no\])?{flag[2:]}: ", text, re.MULTILINE), text
+    assert_helpshort_lists(run_script(script, "--helpshort"), own_flags)
 
 
 @pytest.mark.parametrize(

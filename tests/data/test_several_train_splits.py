@@ -6,11 +6,8 @@ training stream are exactly one epoch.
 """
 
 import glob
-import io
 import os
 
-import numpy as np
-import PIL.Image
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -40,12 +37,6 @@ def _image_ids(file_names):
     return {int(name.split(".")[0].replace("_", "")) for name in file_names}
 
 
-def _jpeg(height, width):
-    buffer = io.BytesIO()
-    PIL.Image.fromarray(np.full((height, width, 3), 90, np.uint8)).save(buffer, "JPEG")
-    return buffer.getvalue()
-
-
 def _mock_voc_examples(self, split, decoders=None, read_config=None, shuffle_files=False):
     """One cat per image, `TFDS_FILE_NAMES` of this builder's year and split."""
     del decoders, read_config, shuffle_files
@@ -53,7 +44,7 @@ def _mock_voc_examples(self, split, decoders=None, read_config=None, shuffle_fil
     n = len(names)
     return tf.data.Dataset.from_tensor_slices(
         {
-            "image": [_jpeg(30, 40)] * n,
+            "image": [encode_image(solid_image(30, 40))] * n,
             "image/filename": names,
             "objects": {
                 "bbox": tf.RaggedTensor.from_uniform_row_length([[0.1, 0.2, 0.6, 0.7]] * n, 1),

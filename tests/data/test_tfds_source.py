@@ -1,24 +1,16 @@
 """tfds voc/coco readers on mocked data (never downloads)."""
 
-import io
-
 import numpy as np
-import PIL.Image
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
+from data_fixtures import encode_image, solid_image
 from eval_images import eval_ground_truth
 
 from efgrnet_tf.config import config_from_dict
 from efgrnet_tf.data.info import dataset_info
 from efgrnet_tf.data.label_maps import COCO_CATEGORY_IDS
 from efgrnet_tf.data.pipeline import build_eval_dataset
-
-
-def _jpeg(height, width):
-    buffer = io.BytesIO()
-    PIL.Image.fromarray(np.full((height, width, 3), 90, np.uint8)).save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 def _prepare_metadata(data_dir, name, split, num_examples):
@@ -44,7 +36,7 @@ def _voc_examples(self, split, decoders=None, read_config=None, shuffle_files=Fa
     assert isinstance(decoders["image"], tfds.decode.SkipDecoding)
     return tf.data.Dataset.from_tensor_slices(
         {
-            "image": [_jpeg(30, 40), _jpeg(20, 10)],
+            "image": [encode_image(solid_image(30, 40)), encode_image(solid_image(20, 10))],
             "image/filename": ["000005.jpg", "000009.jpg"],
             "objects": _objects(
                 [[[0.1, 0.2, 0.3, 0.4], [0.5, 0.5, 0.9, 0.8]], []],
@@ -59,7 +51,7 @@ def _coco_examples(self, split, decoders=None, read_config=None, shuffle_files=F
     del self, split, decoders, read_config, shuffle_files
     return tf.data.Dataset.from_tensor_slices(
         {
-            "image": [_jpeg(16, 24)],
+            "image": [encode_image(solid_image(16, 24))],
             "image/id": tf.constant([139], tf.int64),
             "objects": _objects(
                 [[[0.0, 0.0, 0.5, 0.5], [0.2, 0.1, 0.6, 0.9]]],

@@ -1,10 +1,13 @@
-"""Test data: `EvalImage`s from pixel boxes (hand-computed cases), a tiny in-memory eval split."""
+"""Test data: `EvalImage`s from pixel boxes (hand-computed cases), a tiny in-memory eval split;
+`efgrnet-evaluate`'s flags parsed in isolation."""
 
 from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
+from absl import flags
 
+from efgrnet_tf.cli import evaluate as evaluate_cli
 from efgrnet_tf.evaluation.detections import EvalImage
 
 
@@ -79,3 +82,11 @@ def eval_dataset(batch_size=2):
         "original_size_hw": np.array([size for size, _ in GROUND_TRUTH], np.int32),
     }
     return tf.data.Dataset.from_tensor_slices(examples).batch(batch_size)
+
+
+def parsed_evaluate_flags(*args):
+    """`efgrnet-evaluate ARGS` parsed on fresh `FlagValues` (validators included)."""
+    flag_values = flags.FlagValues()
+    evaluate_cli.define_flags(flag_values)
+    flag_values(["efgrnet-evaluate", *args])
+    return flag_values

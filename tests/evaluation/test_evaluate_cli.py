@@ -10,7 +10,7 @@ import types
 import pytest
 import tensorflow as tf
 from absl import app, flags
-from evaluation_helpers import CLASS_NAMES, GROUND_TRUTH, eval_dataset
+from evaluation_helpers import CLASS_NAMES, GROUND_TRUTH, eval_dataset, parsed_evaluate_flags
 
 from efgrnet_tf.cli import evaluate as evaluate_cli
 from efgrnet_tf.config import VocImageSetConfig
@@ -19,13 +19,6 @@ from efgrnet_tf.data import pipeline as data_pipeline
 from efgrnet_tf.evaluation.evaluator import METRICS_FILE
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _parsed_flags(*args):
-    flag_values = flags.FlagValues()
-    evaluate_cli.define_flags(flag_values)
-    flag_values(["efgrnet-evaluate", *args])
-    return flag_values
 
 
 def test_script_refuses_checkpoint_and_saved_model_together(tmp_path):
@@ -49,7 +42,7 @@ def test_script_refuses_checkpoint_and_saved_model_together(tmp_path):
 )
 def test_flag_rules(args):
     with pytest.raises(flags.IllegalFlagValueError):
-        _parsed_flags(*args)
+        parsed_evaluate_flags(*args)
 
 
 def test_config_from_flags_applies_overrides_then_split(tmp_path):
@@ -58,7 +51,7 @@ def test_config_from_flags_applies_overrides_then_split(tmp_path):
         "data:\n  source: tfds\n  tfds:\n    train: [voc/2007:trainval]\n"
         "    eval: voc/2007:test\neval:\n  metric: voc\n"
     )
-    flag_values = _parsed_flags(
+    flag_values = parsed_evaluate_flags(
         f"--config={path}", "--checkpoint=a", "--output_dir=o",
         "--override=eval.metric=coco", "--split=voc/2012:val",
     )  # fmt: skip
@@ -75,7 +68,9 @@ def test_split_replaces_the_image_set_of_a_voc_folder_and_is_refused_without_spl
         "    train: [{year_folder: VOC2007, image_set: trainval}]\n"
         "    eval: {year_folder: VOC2007, image_set: test}\n"
     )
-    flags_of = functools.partial(_parsed_flags, "--checkpoint=a", "--output_dir=o", "--split=2007")
+    flags_of = functools.partial(
+        parsed_evaluate_flags, "--checkpoint=a", "--output_dir=o", "--split=2007"
+    )
     cfg = evaluate_cli.config_from_flags(flags_of(f"--config={voc}"))
     assert cfg.data.voc_folder.eval == VocImageSetConfig(year_folder="VOC2007", image_set="2007")
     synthetic = tmp_path / "synthetic.yaml"
@@ -127,7 +122,7 @@ def test_saved_model_evaluated_from_its_export_base_folder(tmp_path, monkeypatch
     config.write_text("model:\n  num_classes: 3\neval:\n  metric: both\n")
     output_dir = tmp_path / "eval"
     metrics = evaluate_cli.evaluate_from_flags(
-        _parsed_flags(
+        parsed_evaluate_flags(
             f"--config={config}", f"--saved_model={export_base}", f"--output_dir={output_dir}",
             "--noper_class",
         )

@@ -8,7 +8,8 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-from absl import app, flags
+from absl import app
+from evaluation_helpers import parsed_evaluate_flags
 
 from efgrnet_tf import build_model
 from efgrnet_tf.cli import evaluate as evaluate_cli
@@ -16,7 +17,7 @@ from efgrnet_tf.config import TtaConfig, TtaScaleConfig, load_config, save_confi
 from efgrnet_tf.data.pipeline import build_original_size_eval_dataset
 from efgrnet_tf.evaluation.detectors import keras_detection_fn
 from efgrnet_tf.evaluation.evaluator import METRICS_FILE, eval_labels, evaluate
-from efgrnet_tf.evaluation.multi_size import config_at_size, model_at_size
+from efgrnet_tf.evaluation.multi_size import model_at_size
 from efgrnet_tf.evaluation.tta import (
     MultiSizeDetector,
     cap_detections,
@@ -37,6 +38,10 @@ def small_model():
     return cfg, build_model(cfg)
 
 
+def _at_size(cfg, size):
+    return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, image_size=size))
+
+
 def _with_tta(cfg, **fields):
     return dataclasses.replace(cfg, tta=dataclasses.replace(cfg.tta, **fields))
 
@@ -47,11 +52,11 @@ def test_the_model_at_another_size_shares_its_weights_and_equals_a_model_built_a
     cfg, model = small_model
     sized = model_at_size(model, 192)
     assert all(a is b for a, b in zip(sized.weights, model.weights, strict=True))
-    built = build_model(config_at_size(cfg, 192))
+    built = build_model(_at_size(cfg, 192))
     built.set_weights(model.get_weights())
     images = tf.random.stateless_normal([2, 192, 192, 3], [1, 2], stddev=50.0)
-    want = keras_detection_fn(built, config_at_size(cfg, 192))(images)
-    got = keras_detection_fn(sized, config_at_size(cfg, 192))(images)
+    want = keras_detection_fn(built, _at_size(cfg, 192))(images)
+    got = keras_detection_fn(sized, _at_size(cfg, 192))(images)
     np.testing.assert_array_equal(got["num_detections"], want["num_detections"])
     np.testing.assert_allclose(got["detection_scores"], want["detection_scores"], atol=1e-5)
     np.testing.assert_allclose(got["detection_boxes"], want["detection_boxes"], atol=1e-5)
@@ -136,13 +141,6 @@ def test_a_config_without_tta_scales_is_refused(small_model):
         MultiSizeDetector(model, dataclasses.replace(cfg, tta=TtaConfig()))
 
 
-def _parsed_evaluate_flags(*args):
-    flag_values = flags.FlagValues()
-    evaluate_cli.define_flags(flag_values)
-    flag_values(["efgrnet-evaluate", *args])
-    return flag_values
-
-
 @pytest.mark.parametrize(
     "config, model_flag, message",
     [
@@ -152,9 +150,7 @@ def _parsed_evaluate_flags(*args):
     ids=["saved_model", "no_scales"],
 )
 def test_evaluate_tta_flag_errors_name_the_problem(config, model_flag, message):
-    flag_values = _parsed_evaluate_flags(
-        f"--config={config}", model_flag, "--output_dir=o", "--tta"
-    )
+    flag_values = parsed_evaluate_flags(f"--config={config}", model_flag, "--output_dir=o", "--tta")
     with pytest.raises(app.UsageError, match=message):
         evaluate_cli.evaluate_from_flags(flag_values)
 
@@ -164,7 +160,7 @@ def test_tta_metrics_of_the_trained_ci_model_end_to_end(trained_ci_run, tmp_path
     run = trained_ci_run
     cfg = dataclasses.replace(run.cfg, tta=load_config(SHAPES_TTA_YAML).tta)
     save_config(cfg, tmp_path / "tta.yaml")
-    flag_values = _parsed_evaluate_flags(
+    flag_values = parsed_evaluate_flags(
         f"--config={tmp_path / 'tta.yaml'}", f"--checkpoint={run.model_dir}",
         f"--output_dir={tmp_path}", "--tta", "--noper_class",
     )  # fmt: skip

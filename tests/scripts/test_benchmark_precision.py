@@ -1,21 +1,15 @@
 """`scripts/benchmark_precision.py` measures bfloat16 only where the CPU computes it natively."""
 
-import importlib.util
-import os
-
 import pytest
 from absl import flags
+from script_modules import load_script
 
-_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "benchmark_precision.py")
 _TINY = ["--sizes=128", "--width_multiplier=0.0625", "--batches=1", "--rounds=1"]
 
 
 @pytest.fixture(scope="module")
 def benchmark():
-    spec = importlib.util.spec_from_file_location("efgrnet_benchmark_precision", _SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmark_precision")
 
 
 def _run(benchmark, monkeypatch, capsys, cpu_flags):

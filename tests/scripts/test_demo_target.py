@@ -4,23 +4,11 @@ The demo's stages are replaced by stand-ins returning fixed metrics, so only the
 the exit status are exercised (the real stages are tested elsewhere).
 """
 
-import importlib.util
-import os
-
 import pytest
 from absl import flags
+from script_modules import load_script
 
-_DEMO = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "demo.py")
-
-
-def _load_demo():
-    spec = importlib.util.spec_from_file_location("efgrnet_demo_script", _DEMO)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-demo = _load_demo()
+demo = load_script("demo")
 
 
 def test_missed_target_compares_ap50_with_the_target():

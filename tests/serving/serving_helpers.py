@@ -33,22 +33,30 @@ def run_python(args: list[str], cwd: str, with_repo: bool = True, timeout: float
     )
 
 
-def export_with_script(config_path: str, checkpoint_dir: str, base: str, *flags: str) -> str:
-    """Runs `scripts/export.py` as a user does into the new base folder `base`; returns
-    `base/1`, the version it must report as its last line."""
+def run_export_script(script: str, config_path: str, checkpoint_dir: str, *flags: str) -> str:
+    """Runs `scripts/<script>.py` on a config and checkpoint as a user does; asserts it succeeds
+    and returns the last line it prints (the path it wrote)."""
     result = run_python(
         [
-            os.path.join(REPO_ROOT, "scripts", "export.py"),
+            os.path.join(REPO_ROOT, "scripts", f"{script}.py"),
             f"--config={config_path}",
             f"--checkpoint={checkpoint_dir}",
-            f"--export_dir={base}",
             *flags,
         ],
         cwd=REPO_ROOT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.strip().splitlines()[-1]
+
+
+def export_with_script(config_path: str, checkpoint_dir: str, base: str, *flags: str) -> str:
+    """Runs `scripts/export.py` as a user does into the new base folder `base`; returns
+    `base/1`, the version it must report as its last line."""
     version_dir = os.path.join(base, "1")
-    assert result.stdout.strip().splitlines()[-1] == version_dir
+    printed = run_export_script(
+        "export", config_path, checkpoint_dir, f"--export_dir={base}", *flags
+    )
+    assert printed == version_dir
     return version_dir
 
 

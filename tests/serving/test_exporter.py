@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from detection_asserts import assert_same_detections
-from serving_helpers import CLASS_NAMES, REPO_ROOT, run_python
+from serving_helpers import CLASS_NAMES, REPO_ROOT, run_export_script, run_python
 from stock_tf_probe import graph_op_types
 from tensorflow.core.protobuf import saved_model_pb2
 
@@ -147,10 +147,6 @@ def test_jit_compiled_export_detects_like_the_plain_one(
     )
 
 
-def run_export_script(*args: str):
-    return run_python([os.path.join(REPO_ROOT, "scripts", "export.py"), *args], cwd=REPO_ROOT)
-
-
 def test_a_failed_save_leaves_neither_a_staging_folder_nor_a_version(
     small_cfg, trained_model, tmp_path, monkeypatch
 ):
@@ -175,15 +171,15 @@ def test_postprocess_overrides_are_baked_into_the_export(
     scores = reference["detection_scores"]
     threshold = float(scores[2] + scores[3]) / 2
     assert scores[2] - scores[3] > 1e-3, "the threshold needs a gap between the two scores"
-    result = run_export_script(
-        f"--config={trained_model[2]}",
-        f"--checkpoint={trained_model[1]}",
+    version_dir = run_export_script(
+        "export",
+        trained_model[2],
+        trained_model[1],
         f"--export_dir={tmp_path}",
         f"--override=postprocess.score_threshold={threshold}",
         "--override=postprocess.max_detections=5",
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    loaded = tf.saved_model.load(result.stdout.strip().splitlines()[-1])
+    loaded = tf.saved_model.load(version_dir)
     outputs = loaded.signatures["serving_default"](images=test_images[1][0][None])
     outputs = {name: value.numpy()[0] for name, value in outputs.items()}
     assert outputs["detection_boxes"].shape == (5, 4)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from detection_asserts import assert_same_detections
 from PIL import Image
-from serving_helpers import REPO_ROOT, run_python
+from serving_helpers import run_export_script
 
 from efgrnet_tf.data.pipeline import build_eval_dataset
 from efgrnet_tf.data.preprocess import restore_uint8_rgb
@@ -38,17 +38,11 @@ CALIBRATION_IMAGES = 32
 def float32_model(trained_ci_run, tmp_path_factory):
     """The float32 export, written by `scripts/export_litert.py` as a user runs it."""
     path = str(tmp_path_factory.mktemp("litert_float32") / "model.tflite")
-    result = run_python(
-        [
-            os.path.join(REPO_ROOT, "scripts", "export_litert.py"),
-            f"--config={os.path.join(trained_ci_run.model_dir, 'config.yaml')}",
-            f"--checkpoint={trained_ci_run.model_dir}",
-            f"--output={path}",
-        ],
-        cwd=REPO_ROOT,
+    config_path = os.path.join(trained_ci_run.model_dir, "config.yaml")
+    printed = run_export_script(
+        "export_litert", config_path, trained_ci_run.model_dir, f"--output={path}"
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().splitlines()[-1] == path
+    assert printed == path
     return path
 
 
