@@ -127,8 +127,9 @@ def profile_model(model, images, rounds):
     """Wall time and per-part op time and FLOPs of `model`'s forward pass on `images`.
 
     Returns:
-        `(wall_ms, parts)`: the fastest of `rounds` timed calls, and `{part: (ms, flops)}` of
-        one forward pass (each op's shortest duration over `rounds` profiled calls).
+        `(wall_ms, parts, op_ms)`: the fastest of `rounds` timed calls, `{part: (ms, flops)}`
+        of one forward pass (each op's shortest duration over `rounds` profiled calls), and
+        `{part: {op name: ms}}`.
     """
     forward = tf.function(lambda x: model(x, training=False))
     layer_names = {layer.name for layer in model.layers}
@@ -150,10 +151,13 @@ def profile_model(model, images, rounds):
         flops[part_of_op(op.name, layer_names)] += count_op_flops(op)
     op_times = shortest_op_microseconds([_profiled_op_microseconds(call) for _ in range(rounds)])
     milliseconds = collections.Counter()
+    op_ms = collections.defaultdict(dict)
     for name, microseconds in op_times.items():
-        milliseconds[part_of_op(name, layer_names)] += microseconds / 1e3
+        part = part_of_op(name, layer_names)
+        milliseconds[part] += microseconds / 1e3
+        op_ms[part][name] = microseconds / 1e3
     parts = {part: (milliseconds[part], flops[part]) for part in milliseconds | flops}
-    return 1e3 * wall, parts
+    return 1e3 * wall, parts, op_ms
 
 
 def _print_model(title, wall_ms, parts, top):
@@ -207,6 +211,14 @@ def define_flags():
         "inter_op_threads", 1, "Ops TensorFlow runs at once (0: its default, one per core)."
     )
     flags.DEFINE_integer("top", 12, "Parts listed per model, slowest first (0: all).")
+    flags.DEFINE_list("detail", [], "Parts whose ops are listed one by one (e.g. fgrm1/bn).")
+
+
+def _print_ops(part, op_ms):
+    """The ops of one part, slowest first, named below the part's scope."""
+    print(f"  ops of {part}:")
+    for name, ms in sorted(op_ms.items(), key=lambda item: -item[1]):
+        print(f"    {'/'.join(name.split('/')[2:]):<58}{ms:>9.2f}")
 
 
 def main(argv):
@@ -235,9 +247,11 @@ def main(argv):
                     **fields,
                 )
                 model = efgrnet_tf.build_model(config_from_dict({"model": model_fields}))
-                wall_ms, parts = profile_model(model, images, args.rounds)
+                wall_ms, parts, op_ms = profile_model(model, images, args.rounds)
                 title = f"{variant} {size} {precision} b{args.batch}"
                 modules = _print_model(title, wall_ms, parts, args.top)
+                for part in args.detail:
+                    _print_ops(part, op_ms.get(part, {}))
                 results[variant] = wall_ms, modules
                 keras.utils.clear_session()
             (efgrnet_ms, _), (ssd_ms, _) = results["efgrnet"], results["ssd"]

@@ -14,12 +14,13 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize(
     ("script", "own_flags"),
     [
-        ("benchmark_deform_conv", ["--device", "--channel_divisor", "--dtype"]),
+        ("benchmark_deform_conv", ["--device", "--channel_divisor", "--dtype", "--image_size"]),
         ("benchmark_model", ["--sizes", "--throughput_batch", "--mixed_precision"]),
         ("benchmark_input", ["--num_images", "--threads"]),
         ("convert_to_tfrecord", ["--config", "--override", "--output_prefix", "--num_shards"]),
         ("visualize_augmentation", ["--output", "--num_images"]),
-        ("benchmark_precision", ["--sizes", "--serving_image_hw", "--skip_serving"]),
+        ("benchmark_precision", ["--sizes", "--serving_image_hw", "--skip_serving", "--xla"]),
+        ("benchmark_layers", ["--sizes", "--precisions", "--inter_op_threads", "--detail"]),
         ("benchmark_litert", ["--configs", "--quantize", "--threads", "--out"]),
         ("benchmark_serving", ["--rounds", "--image_size_hw"]),
     ],
@@ -38,6 +39,7 @@ def test_helpshort_lists_the_scripts_own_flags(script, own_flags):
         ("benchmark_model", ["--sizes=320,big"], "--sizes"),
         ("convert_to_tfrecord", ["--config=missing.yaml", "--output_prefix=/tmp/x"], "missing"),
         ("benchmark_precision", ["--serving_image_hw=480"], "--serving_image_hw"),
+        ("benchmark_layers", ["--precisions=float64"], "--precisions"),
         ("benchmark_litert", ["--quantize=int4"], "--quantize"),
         ("benchmark_serving", ["/no/such/export"], "/no/such/export"),
     ],
