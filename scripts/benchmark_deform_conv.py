@@ -1,4 +1,5 @@
-"""Times the deformable convolution against tf.nn.conv2d on the FGRM shapes of the 320 model.
+"""Times the deformable convolution against tf.nn.conv2d on the FGRM shapes of the 320 (or
+`--image_size`) model.
 
 For each shape (batch 4, 3x3 kernel, 256 output channels, padding = dilation, stride 1, offsets
 uniform in [-2, 2]) it prints the median time of the compiled op (`custom_op`), the pure-TF
@@ -15,6 +16,7 @@ supports; custom_ops/README.md). The targets of issue 2 on the 2-core CPU: custo
     python scripts/benchmark_deform_conv.py --device gpu --batch 32 --dtype float16
     python scripts/benchmark_deform_conv.py --device cpu --channel_divisor 16 --runs 1  # quick
     python scripts/benchmark_deform_conv.py --device cpu --dtype bfloat16  # AMX/AVX512-BF16 only
+    python scripts/benchmark_deform_conv.py --device cpu --batch 1 --image_size 512
     EFGRNET_CPU_ENGINE=baseline python scripts/benchmark_deform_conv.py --device cpu
 """
 
@@ -41,16 +43,15 @@ _BATCH = flags.DEFINE_integer("batch", 4, "Batch size.")
 _RUNS = flags.DEFINE_integer("runs", 5, "Timed runs; the median is shown.")
 _WARMUP = flags.DEFINE_integer("warmup", 2, "Untimed runs first.")
 _DTYPE = flags.DEFINE_enum("dtype", "float32", ["float32", "float16", "bfloat16"], "Data type.")
+_IMAGE_SIZE = flags.DEFINE_integer(
+    "image_size", 320, "Model input size; the FGRM inputs are 1/8, 1/16 and 1/32 of it."
+)
 _CHANNEL_DIVISOR = flags.DEFINE_integer(
     "channel_divisor", 1, "Divide every channel count by this (quick runs)."
 )
 
-# (name, channels, spatial size, dilation): the FGRM inputs at strides 8, 16 and 32.
-FGRM_SHAPES_320 = (
-    ("stride 8", 512, 40, 5),
-    ("stride 16", 1024, 20, 4),
-    ("stride 32", 256, 10, 3),
-)
+# (stride, channels, dilation): the FGRM inputs of the VGG16 model at strides 8, 16 and 32.
+FGRM_LEVELS = ((8, 512, 5), (16, 1024, 4), (32, 256, 3))
 OUT_CHANNELS = 256
 
 
@@ -123,8 +124,11 @@ def _timings(fn, with_offsets, jit, tensors, runs, warmup):
     return forward_ms, backward_ms
 
 
-def benchmark(device, batch, runs, warmup, dtype="float32", channel_divisor=1, seed=0):
-    """Prints the table for `device`; `channel_divisor` shrinks every channel count (quick runs)."""
+def benchmark(
+    device, batch, runs, warmup, dtype="float32", channel_divisor=1, seed=0, image_size=320
+):
+    """Prints the table for `device` on the FGRM shapes of an `image_size` model;
+    `channel_divisor` shrinks every channel count (quick runs)."""
     rng = np.random.default_rng(seed)
     out_channels = OUT_CHANNELS // channel_divisor
     print(f"\n== {device} ({batch} images, {dtype}, 3x3 kernel, {out_channels} output channels) ==")
@@ -134,7 +138,8 @@ def benchmark(device, batch, runs, warmup, dtype="float32", channel_divisor=1, s
     )
     print(header)
     print("-" * len(header))
-    for name, channels, size, dilation in FGRM_SHAPES_320:
+    for stride, channels, dilation in FGRM_LEVELS:
+        name, size = f"stride {stride}", image_size // stride
         channels //= channel_divisor
         with tf.device(device):
             tensors = (
@@ -185,7 +190,13 @@ def main(argv):
     print(f"custom op CPU engine: {engine}")
     for device in devices:
         benchmark(
-            device, _BATCH.value, _RUNS.value, _WARMUP.value, _DTYPE.value, _CHANNEL_DIVISOR.value
+            device,
+            _BATCH.value,
+            _RUNS.value,
+            _WARMUP.value,
+            _DTYPE.value,
+            _CHANNEL_DIVISOR.value,
+            image_size=_IMAGE_SIZE.value,
         )
 
 

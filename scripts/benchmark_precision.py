@@ -3,14 +3,17 @@
 For each input size and batch: the EFGRNet forward with the custom-op and the pure-TF
 deformable conv, the SSD baseline's forward, and the SavedModel `serving_default` path (uint8
 images of `--serving_image_hw`, preprocessing, forward, decoding and NMS; the export's pure-TF
-deformable conv), each in float32 and in mixed_bfloat16, with random weights. Timed calls are
-interleaved round by round and each keeps its fastest round, so load from other processes hits
-all rows alike. It prints the table, the bfloat16 / float32 and EFGRNet / SSD ratios, and the
-targets of issue 14. On a CPU without AMX-BF16 or AVX512-BF16 (and without a GPU) it says so and
-measures float32 only: bfloat16 there is emulated and slower than float32.
+deformable conv), each in float32 and in mixed_bfloat16, with random weights. With `--xla` the
+pure-TF forward, the SSD forward and `serving_default` are also measured XLA-compiled
+(`jit_compile=True`; the export of `efgrnet-export --jit_compile`), the same weights as their
+plain rows; the custom op has no XLA kernel. Timed calls are interleaved round by round and
+each keeps its fastest round, so load from other processes hits all rows alike. It prints the
+table, the bfloat16 / float32, EFGRNet / SSD and XLA / plain ratios, and the targets of issue
+14. On a CPU without AMX-BF16 or AVX512-BF16 (and without a GPU) it says so and measures
+float32 only: bfloat16 there is emulated and slower than float32.
 
     python scripts/benchmark_precision.py                       # VGG16 320, batch 1 and 8
-    python scripts/benchmark_precision.py --sizes=320,512 --rounds=3
+    python scripts/benchmark_precision.py --sizes=320,512 --rounds=3 --xla   # docs/performance.md
     python scripts/benchmark_precision.py --sizes=128 --width_multiplier=0.25 --rounds=1  # quick
 """
 
@@ -36,12 +39,17 @@ from efgrnet_tf.serving.export_module import DetectionExportModule
 F32, BF16 = "float32", "mixed_bfloat16"
 PRECISIONS = (F32, BF16)
 CUSTOM_OP = "efgrnet custom_op"
-# (row name, model fields): the forward passes compared in each precision.
+PURE_TF = "efgrnet pure_tf"
+SSD = "ssd"
+# (row name, model fields): the models whose forward passes are compared in each precision.
 FORWARDS = (
     (CUSTOM_OP, {"deform_conv_implementation": "custom_op"}),
-    ("efgrnet pure_tf", {"deform_conv_implementation": "pure_tf"}),
-    ("ssd", {"feature_enrichment": False, "cascade": False}),
+    (PURE_TF, {"deform_conv_implementation": "pure_tf"}),
+    (SSD, {"feature_enrichment": False, "cascade": False}),
 )
+# Rows that `--xla` measures XLA-compiled too, as `f"{row}{XLA}"` (stock ops only).
+XLA_ROWS = (PURE_TF, SSD)
+XLA = " xla"
 SERVING = "serving_default"
 # Issue 14's targets at batch 1: (what, numerator row, denominator row, limit).
 TARGETS = (
@@ -61,6 +69,9 @@ define_whole_numbers(
     "serving_image_hw", [480, 640], "Height,width of the serving_default images.", length=2
 )
 flags.DEFINE_bool("skip_serving", False, "Forward passes only.")
+flags.DEFINE_bool(
+    "xla", False, "Also time the pure-TF and SSD forwards and serving_default XLA-compiled."
+)
 
 
 def bfloat16_support() -> str:
@@ -87,9 +98,10 @@ def _forward_call(forward, size, batch):
     return lambda: forward(images)["class_logits"][0, 0, 0].numpy()
 
 
-def _serving_calls(cfg, export_dir, batches, image_hw):
-    """`{batch: call}` running the SavedModel `serving_default` of `cfg` (random weights)."""
-    module = DetectionExportModule(efgrnet_tf.build_model(cfg), cfg, label_map(cfg))
+def _serving_calls(model, cfg, export_dir, batches, image_hw, jit_compile):
+    """`{batch: call}` running the SavedModel `serving_default` of `model` built from `cfg`,
+    exported with the forward pass XLA-compiled or not."""
+    module = DetectionExportModule(model, cfg, label_map(cfg), jit_compile=jit_compile)
     tf.saved_model.save(module, export_dir, signatures=module.signatures())
     serve = tf.saved_model.load(export_dir).signatures[SERVING]
     calls = {}
@@ -107,19 +119,28 @@ def _seconds(call):
 
 def benchmark_size(size, precisions, args, workdir):
     """`{(precision, row, batch): best seconds}` for one input size."""
+    jit_choices = (False, True) if args.xla else (False,)
     calls = {}
     for precision in precisions:
+        models = {}
         for row, fields in FORWARDS:
-            model = efgrnet_tf.build_model(_config(size, precision, fields, args))
-            forward = tf.function(lambda x, model=model: model(x, training=False))
-            for batch in args.batches:
-                calls[precision, row, batch] = _forward_call(forward, size, batch)
-        if not args.skip_serving:
-            cfg = _config(size, precision, {"deform_conv_implementation": "pure_tf"}, args)
-            export_dir = os.path.join(workdir, f"{precision}_{size}")
-            serving = _serving_calls(cfg, export_dir, args.batches, args.serving_image_hw)
+            model = models[row] = efgrnet_tf.build_model(_config(size, precision, fields, args))
+            for jit in jit_choices if row in XLA_ROWS else (False,):
+                forward = tf.function(
+                    lambda x, model=model: model(x, training=False), jit_compile=jit
+                )
+                for batch in args.batches:
+                    calls[precision, row + XLA * jit, batch] = _forward_call(forward, size, batch)
+        if args.skip_serving:
+            continue
+        cfg = _config(size, precision, dict(FORWARDS)[PURE_TF], args)
+        for jit in jit_choices:
+            export_dir = os.path.join(workdir, f"{precision}_{size}{'_xla' * jit}")
+            serving = _serving_calls(
+                models[PURE_TF], cfg, export_dir, args.batches, args.serving_image_hw, jit
+            )
             for batch, call in serving.items():
-                calls[precision, SERVING, batch] = call
+                calls[precision, SERVING + XLA * jit, batch] = call
     for call in calls.values():  # warm-up: tracing, oneDNN primitive creation, allocations
         call()
     best = {key: float("inf") for key in calls}
@@ -132,6 +153,10 @@ def benchmark_size(size, precisions, args, workdir):
 
 def _print_size(size, best, precisions, args):
     rows = [row for row, _ in FORWARDS] + ([] if args.skip_serving else [SERVING])
+    if args.xla:
+        rows = [
+            variant for row in rows for variant in (row, row + XLA) if variant != CUSTOM_OP + XLA
+        ]
     header = f"{'size ' + str(size):<22}" + "".join(
         f"{f'{p} b{b} ms':>22}" for p in precisions for b in args.batches
     )
@@ -155,6 +180,15 @@ def _print_size(size, best, precisions, args):
         ratio = best[(*numerator, 1)] / best[(*denominator, 1)]
         verdict = "met" if ratio <= limit else "NOT met"
         print(f"  {size} b1 {what}: {ratio:.2f} (target <= {limit:.2f}: {verdict})")
+    for row in (PURE_TF, SERVING) if args.xla else ():
+        for precision in precisions:
+            ratios = [
+                f"b{b} {best[precision, row + XLA, b] / best[precision, row, b]:.2f}"
+                for b in args.batches
+                if (precision, row, b) in best
+            ]
+            if ratios:
+                print(f"  {size} XLA / plain, {row}, {precision}: {', '.join(ratios)}")
     print()
 
 

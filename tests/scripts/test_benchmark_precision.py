@@ -12,9 +12,11 @@ def benchmark():
     return load_script("benchmark_precision")
 
 
-def _run(benchmark, monkeypatch, capsys, cpu_flags):
+def _run(benchmark, monkeypatch, capsys, cpu_flags, *args):
     monkeypatch.setattr(benchmark, "cpu_bfloat16_flags", lambda: cpu_flags)
-    argv = flags.FLAGS(["benchmark_precision.py", *_TINY, "--skip_serving"], known_only=True)
+    argv = flags.FLAGS(
+        ["benchmark_precision.py", *_TINY, "--skip_serving", "--noxla", *args], known_only=True
+    )
     benchmark.main(argv)
     return capsys.readouterr().out
 
@@ -36,3 +38,13 @@ def test_with_bfloat16_units_it_prints_both_precisions_and_their_ratio(
     assert "bfloat16 support: amx_bf16" in out
     assert "mixed_bfloat16 b1 ms" in out and "bf16/f32 b1" in out
     assert "b1 bf16 / f32 forward:" in out
+
+
+def test_xla_adds_compiled_rows_of_the_stock_op_models_and_their_ratio(
+    benchmark, monkeypatch, capsys
+):
+    out = _run(benchmark, monkeypatch, capsys, (), "--xla")
+    rows = [line.split()[:3] for line in out.splitlines()]
+    assert ["efgrnet", "pure_tf", "xla"] in rows and ["ssd", "xla"] in [r[:2] for r in rows]
+    assert ["efgrnet", "custom_op", "xla"] not in rows
+    assert "128 XLA / plain, efgrnet pure_tf, float32: b1 " in out
