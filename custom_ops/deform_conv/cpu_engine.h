@@ -14,7 +14,7 @@
 //             grad_columns           = grad_output . kernel^T
 //             grad_offset, grad_mask = per (row, group, tap) dot products over the channels
 //             grad_input            += scatter of grad_columns to the 4 corners (col2im)
-// Blocks bound the memory (see BlockRows) and every step runs on the caller's thread pool.
+// Blocks of kBlockBytes bound the memory and every step runs on the caller's thread pool.
 #ifndef EFGRNET_CUSTOM_OPS_DEFORM_CONV_CPU_ENGINE_H_
 #define EFGRNET_CUSTOM_OPS_DEFORM_CONV_CPU_ENGINE_H_
 
@@ -37,8 +37,10 @@ class WorkerPool {
   virtual void Schedule(std::function<void()> task) = 0;
 };
 
-// Rows of the im2col matrix processed at once: about kBlockBytes of columns, at least one row.
-int64_t BlockRows(const DeformConvGeometry& geometry);
+// Columns of one block of im2col rows (BlockRows): large enough that the GEMM runs near peak,
+// small enough to stay bounded for big batches.
+constexpr int64_t kBlockBytes = 16 << 20;
+
 int64_t ForwardScratchFloats(const DeformConvGeometry& geometry);
 int64_t BackwardScratchFloats(const DeformConvGeometry& geometry);
 int64_t ZeroRowFloats(const DeformConvGeometry& geometry);
