@@ -1,4 +1,5 @@
-"""The deformable-convolution cases that the tests of tests/ops share, and their random arrays.
+"""The deformable-convolution cases that the tests of tests/ops share, their random arrays, and
+`deform_conv2d` run with its gradients.
 
 One table, `CASES`: each test module parametrizes over the names it needs (`parametrize_cases`)
 or picks one case by name.
@@ -8,8 +9,9 @@ import dataclasses
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from efgrnet_tf.ops import deform_conv_output_size
+from efgrnet_tf.ops import deform_conv2d, deform_conv_output_size
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,3 +124,37 @@ def random_case(seed, case):
         "deformable_groups": groups,
     }
     return inputs, offsets.astype(np.float32), kernel, mask, conv_args
+
+
+def deform_conv2d_with_gradients(
+    implementation, arrays, grad_outputs, conv_args, dtype=tf.float32, jit_compile=False
+):
+    """`(outputs, {name: gradient})` of `deform_conv2d`, as NumPy arrays of `dtype`.
+
+    `arrays` maps `inputs`, `offsets`, `kernel` and optionally `mask` (absent or None: no mask)
+    to arrays, converted to `dtype`; the gradients are those of the float32 sum of
+    `outputs * grad_outputs` (an array broadcastable to the outputs `[N, Ho, Wo, O]`) with
+    respect to each of them.
+    """
+    tensors = {
+        name: tf.constant(value, dtype) for name, value in arrays.items() if value is not None
+    }
+
+    def loss_and_gradients(tensors):
+        with tf.GradientTape() as tape:
+            tape.watch(tensors)
+            outputs = deform_conv2d(
+                tensors["inputs"],
+                tensors["offsets"],
+                tensors["kernel"],
+                mask=tensors.get("mask"),
+                implementation=implementation,
+                **conv_args,
+            )
+            loss = tf.reduce_sum(tf.cast(outputs, tf.float32) * tf.cast(grad_outputs, tf.float32))
+        return outputs, tape.gradient(loss, tensors)
+
+    if jit_compile:
+        loss_and_gradients = tf.function(loss_and_gradients, jit_compile=True)
+    outputs, gradients = loss_and_gradients(tensors)
+    return outputs.numpy(), {name: tf.convert_to_tensor(g).numpy() for name, g in gradients.items()}

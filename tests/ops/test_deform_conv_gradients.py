@@ -8,7 +8,13 @@ against each other.
 import numpy as np
 import pytest
 import tensorflow as tf
-from deform_conv_cases import CASES, DeformConvCase, parametrize_cases, random_case
+from deform_conv_cases import (
+    CASES,
+    DeformConvCase,
+    deform_conv2d_with_gradients,
+    parametrize_cases,
+    random_case,
+)
 from deform_conv_reference import deform_conv2d_reference
 
 from efgrnet_tf.ops import custom_op_library, deform_conv2d
@@ -20,33 +26,6 @@ def _fractional_offsets(rng, shape, offset_range):
     """Offsets whose fractional parts stay in [0.2, 0.8]: no sample within 0.2 of a kink."""
     whole = rng.integers(-offset_range, offset_range, shape)
     return (whole + rng.uniform(0.2, 0.8, shape)).astype(np.float32)
-
-
-def _gradients(implementation, arrays, grad_outputs, conv_args, jit_compile=False):
-    """`(outputs, {name: gradient})` of `sum(outputs * grad_outputs)` for the non-None arrays.
-
-    `grad_outputs` is an array broadcastable to the outputs `[N, Ho, Wo, O]`.
-    """
-    tensors = {name: tf.constant(value) for name, value in arrays.items() if value is not None}
-
-    def loss_and_gradients(tensors):
-        with tf.GradientTape() as tape:
-            tape.watch(tensors)
-            outputs = deform_conv2d(
-                tensors["inputs"],
-                tensors["offsets"],
-                tensors["kernel"],
-                mask=tensors.get("mask"),
-                implementation=implementation,
-                **conv_args,
-            )
-            loss = tf.reduce_sum(outputs * grad_outputs)
-        return outputs, tape.gradient(loss, tensors)
-
-    if jit_compile:
-        loss_and_gradients = tf.function(loss_and_gradients, jit_compile=True)
-    outputs, gradients = loss_and_gradients(tensors)
-    return outputs.numpy(), {name: tf.convert_to_tensor(g).numpy() for name, g in gradients.items()}
 
 
 def test_reference_gradients_match_finite_differences():
@@ -98,7 +77,9 @@ def test_gradients_match_numpy_reference(implementation, case):
         inputs, offsets, kernel, mask=mask, **conv_args, grad_outputs=grad_outputs
     )
 
-    outputs, gradients = _gradients(implementation, arrays, grad_outputs, conv_args)
+    outputs, gradients = deform_conv2d_with_gradients(
+        implementation, arrays, grad_outputs, conv_args
+    )
 
     np.testing.assert_allclose(outputs, expected["outputs"], rtol=1e-4, atol=1e-4)
     for name, gradient in gradients.items():
@@ -144,7 +125,9 @@ def test_random_configurations_match_numpy_reference(implementation, seed):
         inputs, offsets, kernel, mask=mask, **conv_args, grad_outputs=grad_outputs
     )
 
-    outputs, gradients = _gradients(implementation, arrays, grad_outputs, conv_args)
+    outputs, gradients = deform_conv2d_with_gradients(
+        implementation, arrays, grad_outputs, conv_args
+    )
 
     np.testing.assert_allclose(outputs, expected["outputs"], rtol=1e-4, atol=1e-4, err_msg=case)
     for name, gradient in gradients.items():
@@ -195,8 +178,12 @@ def test_custom_op_and_pure_tf_agree_on_medium_inputs():
     }
     grad_outputs = rng.normal(size=(3, 12, 11, 8)).astype(np.float32)
 
-    custom_outputs, custom_gradients = _gradients("custom_op", arrays, grad_outputs, conv_args)
-    pure_outputs, pure_gradients = _gradients("pure_tf", arrays, grad_outputs, conv_args)
+    custom_outputs, custom_gradients = deform_conv2d_with_gradients(
+        "custom_op", arrays, grad_outputs, conv_args
+    )
+    pure_outputs, pure_gradients = deform_conv2d_with_gradients(
+        "pure_tf", arrays, grad_outputs, conv_args
+    )
 
     np.testing.assert_allclose(custom_outputs, pure_outputs, rtol=1e-4, atol=1e-4)
     for name in ARGUMENTS:
@@ -209,8 +196,10 @@ def test_pure_tf_gradients_under_xla_equal_eager():
     inputs, offsets, kernel, mask, conv_args = random_case(5, CASES["3x1_pad5_dil5_groups2_mask"])
     arrays = {"inputs": inputs, "offsets": offsets, "mask": mask, "kernel": kernel}
 
-    eager_outputs, eager = _gradients("pure_tf", arrays, 1.0, conv_args)
-    xla_outputs, xla = _gradients("pure_tf", arrays, 1.0, conv_args, jit_compile=True)
+    eager_outputs, eager = deform_conv2d_with_gradients("pure_tf", arrays, 1.0, conv_args)
+    xla_outputs, xla = deform_conv2d_with_gradients(
+        "pure_tf", arrays, 1.0, conv_args, jit_compile=True
+    )
 
     np.testing.assert_allclose(xla_outputs, eager_outputs, rtol=1e-5, atol=1e-5)
     for name in ARGUMENTS:
@@ -232,7 +221,7 @@ def test_offset_gradient_at_the_borders_follows_torchvision(implementation):
         "kernel": np.ones((1, 1, 1, 1), np.float32),
     }
 
-    outputs, gradients = _gradients(implementation, arrays, 1.0, {})
+    outputs, gradients = deform_conv2d_with_gradients(implementation, arrays, 1.0, {})
 
     np.testing.assert_array_equal(outputs, np.zeros((1, 2, 3, 1)))
     expected_dy = [0.75 * 1.0 + 0.25 * 2.0, 0.75 * 2.0 + 0.25 * 4.0, 0.75 * 4.0]
@@ -250,7 +239,7 @@ def test_empty_batch_gives_empty_gradients_and_a_zero_kernel_gradient(implementa
         "kernel": np.ones((3, 3, 2, 4), np.float32),
     }
 
-    outputs, gradients = _gradients(implementation, arrays, 1.0, {"padding": 1})
+    outputs, gradients = deform_conv2d_with_gradients(implementation, arrays, 1.0, {"padding": 1})
 
     assert outputs.shape == (0, 5, 6, 4)
     for name in ("inputs", "offsets", "mask"):
