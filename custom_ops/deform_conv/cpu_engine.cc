@@ -14,10 +14,10 @@ namespace deform_conv {
   namespace isa {                                                                    \
   void Forward(const DeformConvGeometry&, const ForwardTensors&, WorkerPool&);       \
   void Backward(const DeformConvGeometry&, const BackwardTensors&, WorkerPool&);     \
-  void Im2colBfloat16(const DeformConvGeometry&, const ForwardTensors&, uint16_t*,   \
-                      WorkerPool&);                                                  \
+  void Im2colBfloat16(const DeformConvGeometry&, const ForwardTensors&,             \
+                      const uint16_t*, uint16_t*, WorkerPool&);                      \
   void Col2imBfloat16(const DeformConvGeometry&, const BackwardTensors&,             \
-                      const uint16_t*, WorkerPool&);                                 \
+                      const uint16_t*, const uint16_t*, WorkerPool&);                \
   }
 EFGRNET_DECLARE_ENGINE(baseline)
 #if defined(__x86_64__)

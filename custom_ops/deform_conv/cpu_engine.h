@@ -50,14 +50,15 @@ struct CpuEngine {
   void (*forward)(const DeformConvGeometry&, const ForwardTensors&, WorkerPool&);
   void (*backward)(const DeformConvGeometry&, const BackwardTensors&, WorkerPool&);
   // The sampling halves alone, for the bfloat16 ops whose GEMMs are TensorFlow's MatMul.
-  // Columns are bfloat16 bits [rows, column_width] of all rows, computed in float32 and rounded
-  // once. im2col_bfloat16 reads input, offset and mask; col2im_bfloat16 reads them and
-  // grad_columns and writes grad_input, grad_offset and grad_mask. Kernel, output and the
+  // `input` is the image as bfloat16 bits (sampled in float32 without a float32 copy); columns
+  // are bfloat16 bits [rows, column_width] of all rows, computed in float32 and rounded once.
+  // im2col_bfloat16 reads input, offset and mask; col2im_bfloat16 reads them and grad_columns
+  // and writes grad_input, grad_offset and grad_mask. The tensors' input, kernel, output and
   // other gradients are unused; both take ZeroRowFloats(geometry) floats of scratch.
-  void (*im2col_bfloat16)(const DeformConvGeometry&, const ForwardTensors&, uint16_t* columns,
-                          WorkerPool&);
+  void (*im2col_bfloat16)(const DeformConvGeometry&, const ForwardTensors&,
+                          const uint16_t* input, uint16_t* columns, WorkerPool&);
   void (*col2im_bfloat16)(const DeformConvGeometry&, const BackwardTensors&,
-                          const uint16_t* grad_columns, WorkerPool&);
+                          const uint16_t* input, const uint16_t* grad_columns, WorkerPool&);
 };
 
 // The fastest variant the running CPU supports, or the one named by the environment variable

@@ -92,6 +92,10 @@ uint16_t* Bfloat16Bits(Tensor* tensor) {
   return reinterpret_cast<uint16_t*>(tensor->flat<Bfloat16>().data());
 }
 
+const uint16_t* Bfloat16Bits(const Tensor& tensor) {
+  return reinterpret_cast<const uint16_t*>(tensor.flat<Bfloat16>().data());
+}
+
 class DeformIm2ColOp : public DeformConvOpKernel {
  public:
   using DeformConvOpKernel::DeformConvOpKernel;
@@ -106,13 +110,14 @@ class DeformIm2ColOp : public DeformConvOpKernel {
     if (columns->NumElements() == 0) return;
 
     Tensor floats[3], scratch;
-    OP_REQUIRES_OK(context, (InputsAsFloat<CpuOps, Bfloat16>(context, 3, floats)));
+    OP_REQUIRES_OK(context, (InputsAsFloat<CpuOps, Bfloat16>(context, 3, floats, /*first=*/1)));
     OP_REQUIRES_OK(context, ZeroRow(context, g, &scratch));
     ForwardTensors tensors;
     SetSamplingInputs(g, floats, &tensors);
     tensors.scratch = scratch.flat<float>().data();
     IntraOpPool pool(context);
-    SelectCpuEngine().im2col_bfloat16(g, tensors, Bfloat16Bits(columns), pool);
+    SelectCpuEngine().im2col_bfloat16(g, tensors, Bfloat16Bits(context->input(0)),
+                                      Bfloat16Bits(columns), pool);
   }
 };
 
@@ -132,17 +137,16 @@ class DeformCol2ImOp : public DeformConvOpKernel {
     }
 
     Tensor floats[3], buffers[3], scratch;
-    OP_REQUIRES_OK(context, (InputsAsFloat<CpuOps, Bfloat16>(context, 3, floats)));
+    OP_REQUIRES_OK(context, (InputsAsFloat<CpuOps, Bfloat16>(context, 3, floats, /*first=*/1)));
     OP_REQUIRES_OK(context, FloatBuffersFor<Bfloat16>(context, 3, grads, buffers));
     OP_REQUIRES_OK(context, ZeroRow(context, g, &scratch));
     BackwardTensors tensors;
     SetSamplingInputs(g, floats, &tensors);
     SetSamplingGradients(g, buffers, &tensors);
     tensors.scratch = scratch.flat<float>().data();
-    const auto* grad_columns =
-        reinterpret_cast<const uint16_t*>(context->input(4).flat<Bfloat16>().data());
     IntraOpPool pool(context);
-    SelectCpuEngine().col2im_bfloat16(g, tensors, grad_columns, pool);
+    SelectCpuEngine().col2im_bfloat16(g, tensors, Bfloat16Bits(context->input(0)),
+                                      Bfloat16Bits(context->input(4)), pool);
     OP_REQUIRES_OK(context, (StoreOutputs<CpuOps, Bfloat16>(context, 3, buffers, grads)));
   }
 };

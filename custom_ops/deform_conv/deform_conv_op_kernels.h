@@ -78,11 +78,11 @@ absl::Status StoreOutputs(tensorflow::OpKernelContext* context, int count,
   return absl::OkStatus();
 }
 
-// Inputs [0, count) of `context` as float32 (see AsFloat).
+// Inputs [first, count) of `context` as float32 (see AsFloat) in floats[first, count).
 template <typename Engine, typename T>
 absl::Status InputsAsFloat(tensorflow::OpKernelContext* context, int count,
-                           tensorflow::Tensor* floats) {
-  for (int i = 0; i < count; ++i) {
+                           tensorflow::Tensor* floats, int first = 0) {
+  for (int i = first; i < count; ++i) {
     TF_RETURN_IF_ERROR((AsFloat<Engine, T>(context, context->input(i), &floats[i])));
   }
   return absl::OkStatus();
@@ -103,6 +103,8 @@ inline absl::Status AllocateInputGradients(tensorflow::OpKernelContext* context,
 
 // Points the sampling inputs of `tensors` (ForwardTensors or BackwardTensors) at the float32
 // input, offset and mask in floats[0, 3).
+// floats[0] may be a default (empty) Tensor, as for the bfloat16 ops, which sample the input's
+// own bits: input is then nullptr.
 template <typename Tensors>
 void SetSamplingInputs(const DeformConvGeometry& g, tensorflow::Tensor* floats, Tensors* tensors) {
   tensors->input = floats[0].flat<float>().data();
