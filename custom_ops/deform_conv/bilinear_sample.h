@@ -1,6 +1,7 @@
-// Where one deformable-convolution tap samples the input: the four bilinear corners and their
-// weights. Shared by the CPU engine and the CUDA kernels so both follow one definition of the
-// SPEC semantics (those of torchvision.ops.deform_conv2d).
+// Where one deformable-convolution tap samples the input (the four bilinear corners and their
+// weights) and the derivatives of that sample. Shared by the CPU engine and the CUDA kernels so
+// both follow one definition of the semantics of torchvision.ops.deform_conv2d
+// (docs/design.md, "Deformable convolution").
 #ifndef EFGRNET_CUSTOM_OPS_DEFORM_CONV_BILINEAR_SAMPLE_H_
 #define EFGRNET_CUSTOM_OPS_DEFORM_CONV_BILINEAR_SAMPLE_H_
 
@@ -31,6 +32,20 @@ struct BilinearSample {
     const float wx = (q & 1) ? frac_x : 1.0f - frac_x;
     return wy * wx;
   }
+
+  // Given dot[q] = the sum over channels of grad_column * corner q's value (0 for an invalid
+  // corner): the derivatives of the unmasked sample, dotted with grad_column, with respect to y
+  // and x (torchvision's get_coordinate_weight: corner validity only) and to the mask.
+  EFGRNET_HOST_DEVICE float GradY(const float dot[4]) const {
+    return frac_x * (dot[3] - dot[1]) + (1.0f - frac_x) * (dot[2] - dot[0]);
+  }
+  EFGRNET_HOST_DEVICE float GradX(const float dot[4]) const {
+    return frac_y * (dot[3] - dot[2]) + (1.0f - frac_y) * (dot[1] - dot[0]);
+  }
+  EFGRNET_HOST_DEVICE float GradMask(const float dot[4]) const {
+    return inside ? Weight(0) * dot[0] + Weight(1) * dot[1] + Weight(2) * dot[2] + Weight(3) * dot[3]
+                  : 0.0f;
+  }
 };
 
 EFGRNET_HOST_DEVICE inline BilinearSample SampleAt(float y, float x, int64_t height,
@@ -59,6 +74,40 @@ EFGRNET_HOST_DEVICE inline BilinearSample SampleAt(float y, float x, int64_t hei
     s.corner[q] = valid ? yy * width + xx : -1;
   }
   return s;
+}
+
+// The sample of tap `tap` (= i * kernel_w + j) of deformable group `group` for im2col row `row`
+// (output pixel (n, oy, ox)): y = oy * stride_h - pad_h + i * dilation_h + dy, likewise x.
+EFGRNET_HOST_DEVICE inline BilinearSample TapSample(const DeformConvGeometry& g,
+                                                    const float* offset, int64_t row,
+                                                    int64_t group, int64_t tap) {
+  const int64_t oy = (row / g.out_w) % g.out_h;
+  const int64_t ox = row % g.out_w;
+  const int64_t i = tap / g.kernel_w;
+  const int64_t j = tap % g.kernel_w;
+  const float* dydx = offset + g.offset_index(row, group, tap);
+  const float y = static_cast<float>(oy * g.stride_h - g.pad_h + i * g.dilation_h) + dydx[0];
+  const float x = static_cast<float>(ox * g.stride_w - g.pad_w + j * g.dilation_w) + dydx[1];
+  return SampleAt(y, x, g.in_h, g.in_w);
+}
+
+// The mask of (row, group, tap), 1 without a mask.
+EFGRNET_HOST_DEVICE inline float TapMask(const DeformConvGeometry& g, const float* mask,
+                                         int64_t row, int64_t group, int64_t tap) {
+  return mask != nullptr ? mask[g.mask_index(row, group, tap)] : 1.0f;
+}
+
+// Writes grad_offset (dy, dx) and, when grad_mask is not nullptr, grad_mask of (row, group, tap)
+// from the corner dot products of its sample `s` (see BilinearSample::GradY) and its mask.
+EFGRNET_HOST_DEVICE inline void StoreCoordinateGrads(const DeformConvGeometry& g,
+                                                     const BilinearSample& s, float mask,
+                                                     const float dot[4], int64_t row,
+                                                     int64_t group, int64_t tap,
+                                                     float* grad_offset, float* grad_mask) {
+  float* grad_dydx = grad_offset + g.offset_index(row, group, tap);
+  grad_dydx[0] = mask * s.GradY(dot);
+  grad_dydx[1] = mask * s.GradX(dot);
+  if (grad_mask != nullptr) grad_mask[g.mask_index(row, group, tap)] = s.GradMask(dot);
 }
 
 }  // namespace deform_conv

@@ -14,10 +14,10 @@ namespace deform_conv {
   namespace isa {                                                                    \
   void Forward(const DeformConvGeometry&, const ForwardTensors&, WorkerPool&);       \
   void Backward(const DeformConvGeometry&, const BackwardTensors&, WorkerPool&);     \
-  void Im2colBfloat16(const DeformConvGeometry&, const ForwardTensors&, uint16_t*,   \
-                      WorkerPool&);                                                  \
+  void Im2colBfloat16(const DeformConvGeometry&, const ForwardTensors&,             \
+                      const uint16_t*, uint16_t*, WorkerPool&);                      \
   void Col2imBfloat16(const DeformConvGeometry&, const BackwardTensors&,             \
-                      const uint16_t*, WorkerPool&);                                 \
+                      const uint16_t*, const uint16_t*, WorkerPool&);                \
   }
 EFGRNET_DECLARE_ENGINE(baseline)
 #if defined(__x86_64__)
@@ -26,20 +26,9 @@ EFGRNET_DECLARE_ENGINE(avx512)
 #endif
 #undef EFGRNET_DECLARE_ENGINE
 
-namespace {
-// Columns of one block: large enough that the GEMM runs near peak, small enough to stay
-// bounded for big batches.
-constexpr int64_t kBlockBytes = 16 << 20;
-}  // namespace
-
-int64_t BlockRows(const DeformConvGeometry& geometry) {
-  const int64_t row_bytes = std::max<int64_t>(1, geometry.column_width()) * 4;
-  return std::max<int64_t>(1, std::min(geometry.rows(), kBlockBytes / row_bytes));
-}
-
 // Columns plus one zero row of `channels` floats that stands in for out-of-image corners.
 int64_t ForwardScratchFloats(const DeformConvGeometry& geometry) {
-  return BlockRows(geometry) * geometry.column_width() + geometry.channels;
+  return BlockRows(geometry, kBlockBytes) * geometry.column_width() + geometry.channels;
 }
 
 // The zero row alone: the bfloat16 im2col and col2im use whole column matrices of the caller.
@@ -47,7 +36,7 @@ int64_t ZeroRowFloats(const DeformConvGeometry& geometry) { return geometry.chan
 
 // Columns and grad_columns plus the zero row.
 int64_t BackwardScratchFloats(const DeformConvGeometry& geometry) {
-  return 2 * BlockRows(geometry) * geometry.column_width() + geometry.channels;
+  return 2 * BlockRows(geometry, kBlockBytes) * geometry.column_width() + geometry.channels;
 }
 
 namespace {

@@ -14,7 +14,7 @@
 //             grad_columns           = grad_output . kernel^T
 //             grad_offset, grad_mask = per (row, group, tap) dot products over the channels
 //             grad_input            += scatter of grad_columns to the 4 corners (col2im)
-// Blocks bound the memory (see BlockRows) and every step runs on the caller's thread pool.
+// Blocks of kBlockBytes bound the memory and every step runs on the caller's thread pool.
 #ifndef EFGRNET_CUSTOM_OPS_DEFORM_CONV_CPU_ENGINE_H_
 #define EFGRNET_CUSTOM_OPS_DEFORM_CONV_CPU_ENGINE_H_
 
@@ -37,8 +37,10 @@ class WorkerPool {
   virtual void Schedule(std::function<void()> task) = 0;
 };
 
-// Rows of the im2col matrix processed at once: about kBlockBytes of columns, at least one row.
-int64_t BlockRows(const DeformConvGeometry& geometry);
+// Columns of one block of im2col rows (BlockRows): large enough that the GEMM runs near peak,
+// small enough to stay bounded for big batches.
+constexpr int64_t kBlockBytes = 16 << 20;
+
 int64_t ForwardScratchFloats(const DeformConvGeometry& geometry);
 int64_t BackwardScratchFloats(const DeformConvGeometry& geometry);
 int64_t ZeroRowFloats(const DeformConvGeometry& geometry);
@@ -48,14 +50,15 @@ struct CpuEngine {
   void (*forward)(const DeformConvGeometry&, const ForwardTensors&, WorkerPool&);
   void (*backward)(const DeformConvGeometry&, const BackwardTensors&, WorkerPool&);
   // The sampling halves alone, for the bfloat16 ops whose GEMMs are TensorFlow's MatMul.
-  // Columns are bfloat16 bits [rows, column_width] of all rows, computed in float32 and rounded
-  // once. im2col_bfloat16 reads input, offset and mask; col2im_bfloat16 reads them and
-  // grad_columns and writes grad_input, grad_offset and grad_mask. Kernel, output and the
+  // `input` is the image as bfloat16 bits (sampled in float32 without a float32 copy); columns
+  // are bfloat16 bits [rows, column_width] of all rows, computed in float32 and rounded once.
+  // im2col_bfloat16 reads input, offset and mask; col2im_bfloat16 reads them and grad_columns
+  // and writes grad_input, grad_offset and grad_mask. The tensors' input, kernel, output and
   // other gradients are unused; both take ZeroRowFloats(geometry) floats of scratch.
-  void (*im2col_bfloat16)(const DeformConvGeometry&, const ForwardTensors&, uint16_t* columns,
-                          WorkerPool&);
+  void (*im2col_bfloat16)(const DeformConvGeometry&, const ForwardTensors&,
+                          const uint16_t* input, uint16_t* columns, WorkerPool&);
   void (*col2im_bfloat16)(const DeformConvGeometry&, const BackwardTensors&,
-                          const uint16_t* grad_columns, WorkerPool&);
+                          const uint16_t* input, const uint16_t* grad_columns, WorkerPool&);
 };
 
 // The fastest variant the running CPU supports, or the one named by the environment variable

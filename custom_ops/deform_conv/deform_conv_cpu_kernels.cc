@@ -92,87 +92,63 @@ uint16_t* Bfloat16Bits(Tensor* tensor) {
   return reinterpret_cast<uint16_t*>(tensor->flat<Bfloat16>().data());
 }
 
-class DeformIm2ColOp : public tensorflow::OpKernel {
+const uint16_t* Bfloat16Bits(const Tensor& tensor) {
+  return reinterpret_cast<const uint16_t*>(tensor.flat<Bfloat16>().data());
+}
+
+class DeformIm2ColOp : public DeformConvOpKernel {
  public:
-  explicit DeformIm2ColOp(tensorflow::OpKernelConstruction* context) : OpKernel(context) {
-    OP_REQUIRES_OK(context, ReadAttrs(context, &attrs_));
-  }
+  using DeformConvOpKernel::DeformConvOpKernel;
 
   void Compute(OpKernelContext* context) override {
     DeformConvGeometry g;
-    OP_REQUIRES_OK(context, ReadGeometry(context, attrs_, &g));
+    OP_REQUIRES_OK(context, ReadGeometry(context, &g));
     Tensor* columns = nullptr;
     OP_REQUIRES_OK(context, context->allocate_output(
                                 0, TensorShape({g.batch, g.out_h, g.out_w, g.column_width()}),
                                 &columns));
     if (columns->NumElements() == 0) return;
 
-    Tensor input, offset, mask, scratch;
-    OP_REQUIRES_OK(context, (AsFloat<CpuOps, Bfloat16>(context, context->input(0), &input)));
-    OP_REQUIRES_OK(context, (AsFloat<CpuOps, Bfloat16>(context, context->input(1), &offset)));
-    OP_REQUIRES_OK(context, (AsFloat<CpuOps, Bfloat16>(context, context->input(2), &mask)));
+    Tensor floats[3], scratch;
+    OP_REQUIRES_OK(context, (InputsAsFloat<CpuOps, Bfloat16>(context, 3, floats, /*first=*/1)));
     OP_REQUIRES_OK(context, ZeroRow(context, g, &scratch));
     ForwardTensors tensors;
-    tensors.input = input.flat<float>().data();
-    tensors.offset = offset.flat<float>().data();
-    tensors.mask = g.use_mask ? mask.flat<float>().data() : nullptr;
+    SetSamplingInputs(g, floats, &tensors);
     tensors.scratch = scratch.flat<float>().data();
     IntraOpPool pool(context);
-    SelectCpuEngine().im2col_bfloat16(g, tensors, Bfloat16Bits(columns), pool);
+    SelectCpuEngine().im2col_bfloat16(g, tensors, Bfloat16Bits(context->input(0)),
+                                      Bfloat16Bits(columns), pool);
   }
-
- private:
-  DeformConvAttrs attrs_;
 };
 
-class DeformCol2ImOp : public tensorflow::OpKernel {
+class DeformCol2ImOp : public DeformConvOpKernel {
  public:
-  explicit DeformCol2ImOp(tensorflow::OpKernelConstruction* context) : OpKernel(context) {
-    OP_REQUIRES_OK(context, ReadAttrs(context, &attrs_));
-  }
+  using DeformConvOpKernel::DeformConvOpKernel;
 
   void Compute(OpKernelContext* context) override {
     DeformConvGeometry g;
-    OP_REQUIRES_OK(context, ReadGeometry(context, attrs_, &g));
+    OP_REQUIRES_OK(context, ReadGeometry(context, &g));
     OP_REQUIRES_OK(context, ValidateGradColumns(g, ToPartialShape(context->input(4).shape())));
-
-    const TensorShape mask_shape = g.use_mask ? context->input(2).shape() : TensorShape({0});
     Tensor* grads[3] = {nullptr, nullptr, nullptr};
-    OP_REQUIRES_OK(context, context->allocate_output(0, context->input(0).shape(), &grads[0]));
-    OP_REQUIRES_OK(context, context->allocate_output(1, context->input(1).shape(), &grads[1]));
-    OP_REQUIRES_OK(context, context->allocate_output(2, mask_shape, &grads[2]));
+    OP_REQUIRES_OK(context, AllocateInputGradients(context, g, 3, grads));
     if (g.rows() == 0 || g.channels == 0) {
       for (Tensor* grad : grads) grad->flat<Bfloat16>().setZero();
       return;
     }
 
-    Tensor input, offset, mask, buffers[3], scratch;
-    OP_REQUIRES_OK(context, (AsFloat<CpuOps, Bfloat16>(context, context->input(0), &input)));
-    OP_REQUIRES_OK(context, (AsFloat<CpuOps, Bfloat16>(context, context->input(1), &offset)));
-    OP_REQUIRES_OK(context, (AsFloat<CpuOps, Bfloat16>(context, context->input(2), &mask)));
-    for (int i = 0; i < 3; ++i) {
-      OP_REQUIRES_OK(context, FloatBufferFor<Bfloat16>(context, *grads[i], &buffers[i]));
-    }
+    Tensor floats[3], buffers[3], scratch;
+    OP_REQUIRES_OK(context, (InputsAsFloat<CpuOps, Bfloat16>(context, 3, floats, /*first=*/1)));
+    OP_REQUIRES_OK(context, FloatBuffersFor<Bfloat16>(context, 3, grads, buffers));
     OP_REQUIRES_OK(context, ZeroRow(context, g, &scratch));
     BackwardTensors tensors;
-    tensors.input = input.flat<float>().data();
-    tensors.offset = offset.flat<float>().data();
-    tensors.mask = g.use_mask ? mask.flat<float>().data() : nullptr;
-    tensors.grad_input = buffers[0].flat<float>().data();
-    tensors.grad_offset = buffers[1].flat<float>().data();
-    tensors.grad_mask = g.use_mask ? buffers[2].flat<float>().data() : nullptr;
+    SetSamplingInputs(g, floats, &tensors);
+    SetSamplingGradients(g, buffers, &tensors);
     tensors.scratch = scratch.flat<float>().data();
-    const auto* grad_columns =
-        reinterpret_cast<const uint16_t*>(context->input(4).flat<Bfloat16>().data());
     IntraOpPool pool(context);
-    SelectCpuEngine().col2im_bfloat16(g, tensors, grad_columns, pool);
-    for (int i = 0; i < 3; ++i) {
-      OP_REQUIRES_OK(context, (StoreOutput<CpuOps, Bfloat16>(context, buffers[i], grads[i])));
-    }
+    SelectCpuEngine().col2im_bfloat16(g, tensors, Bfloat16Bits(context->input(0)),
+                                      Bfloat16Bits(context->input(4)), pool);
+    OP_REQUIRES_OK(context, (StoreOutputs<CpuOps, Bfloat16>(context, 3, buffers, grads)));
   }
-
- private:
-  DeformConvAttrs attrs_;
 };
 
 REGISTER_KERNEL_BUILDER(Name("EfgrnetDeformIm2Col").Device(tensorflow::DEVICE_CPU),

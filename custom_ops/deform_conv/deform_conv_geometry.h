@@ -2,7 +2,7 @@
 // CUDA kernels. Plain C++ (no TensorFlow, no Eigen) so that every translation unit can include
 // it, whichever compiler and instruction set it is built with.
 //
-// Layouts (SPEC "Deformable convolution semantics"):
+// Layouts (docs/design.md, "Deformable convolution"; those of torchvision.ops.deform_conv2d):
 //   input   [batch, in_h, in_w, channels]                          NHWC
 //   kernel  [kernel_h, kernel_w, channels, out_channels]           HWIO
 //   offset  [batch, out_h, out_w, 2 * groups * kernel_h * kernel_w]  (dy, dx) per (group, tap)
@@ -13,6 +13,7 @@
 #ifndef EFGRNET_CUSTOM_OPS_DEFORM_CONV_DEFORM_CONV_GEOMETRY_H_
 #define EFGRNET_CUSTOM_OPS_DEFORM_CONV_DEFORM_CONV_GEOMETRY_H_
 
+#include <algorithm>
 #include <cstdint>
 
 // Functions used by both host code and CUDA kernels.
@@ -62,7 +63,27 @@ struct DeformConvGeometry {
   EFGRNET_HOST_DEVICE int64_t column_width() const { return taps() * channels; }
   EFGRNET_HOST_DEVICE int64_t offset_channels() const { return 2 * groups * taps(); }
   EFGRNET_HOST_DEVICE int64_t mask_channels() const { return groups * taps(); }
+
+  // Element index of the dy offset of (group, tap) for im2col row `row` (dx follows it).
+  EFGRNET_HOST_DEVICE int64_t offset_index(int64_t row, int64_t group, int64_t tap) const {
+    return row * offset_channels() + group * 2 * taps() + 2 * tap;
+  }
+  // Element index of the mask of (group, tap) for im2col row `row`.
+  EFGRNET_HOST_DEVICE int64_t mask_index(int64_t row, int64_t group, int64_t tap) const {
+    return row * mask_channels() + group * taps() + tap;
+  }
+  // Element index of pixel (0, 0), channel 0 of the input image that im2col row `row` reads.
+  EFGRNET_HOST_DEVICE int64_t image_index(int64_t row) const {
+    return row / (out_h * out_w) * in_h * in_w * channels;
+  }
 };
+
+// Rows of the im2col matrix an engine processes at once: about `block_bytes` of float32
+// columns, at least one row. Each engine chooses its `block_bytes`.
+inline int64_t BlockRows(const DeformConvGeometry& geometry, int64_t block_bytes) {
+  const int64_t row_bytes = std::max<int64_t>(1, geometry.column_width()) * 4;
+  return std::max<int64_t>(1, std::min(geometry.rows(), block_bytes / row_bytes));
+}
 
 }  // namespace deform_conv
 }  // namespace efgrnet

@@ -16,13 +16,9 @@ namespace cuda {
 namespace {
 
 constexpr int kThreads = 256;
-// Columns of one block (bytes); the GPU has the memory, this only bounds huge batches.
+// Columns of one block of im2col rows (BlockRows); the GPU has the memory, this only bounds
+// huge batches.
 constexpr int64_t kBlockBytes = int64_t{256} << 20;
-
-int64_t BlockRows(const DeformConvGeometry& g) {
-  const int64_t row_bytes = std::max<int64_t>(1, g.column_width()) * 4;
-  return std::max<int64_t>(1, std::min(g.rows(), kBlockBytes / row_bytes));
-}
 
 unsigned int GridFor(int64_t count) {
   return static_cast<unsigned int>(std::min<int64_t>((count + kThreads - 1) / kThreads, 1 << 30));
@@ -40,44 +36,39 @@ const char* LastError() {
     }                                           \
   } while (0)
 
-// Sample of tap `tap` of group `group` for im2col row `row`.
-__device__ BilinearSample TapSample(const DeformConvGeometry& g, const float* offset,
-                                    int64_t row, int64_t group, int64_t tap) {
-  const int64_t oy = (row / g.out_w) % g.out_h;
-  const int64_t ox = row % g.out_w;
-  const int64_t i = tap / g.kernel_w;
-  const int64_t j = tap % g.kernel_w;
-  const float* dydx = offset + row * g.offset_channels() + group * 2 * g.taps() + 2 * tap;
-  const float y = static_cast<float>(oy * g.stride_h - g.pad_h + i * g.dilation_h) + dydx[0];
-  const float x = static_cast<float>(ox * g.stride_w - g.pad_w + j * g.dilation_w) + dydx[1];
-  return SampleAt(y, x, g.in_h, g.in_w);
-}
+// Entry `index` of the column block that starts at im2col row `row0`: its row, tap, input
+// channel and deformable group.
+struct ColumnEntry {
+  int64_t row;
+  int64_t tap;
+  int64_t c;
+  int64_t group;
+};
 
-__device__ float TapMask(const DeformConvGeometry& g, const float* mask, int64_t row,
-                         int64_t group, int64_t tap) {
-  return mask != nullptr ? mask[row * g.mask_channels() + group * g.taps() + tap] : 1.0f;
+__device__ ColumnEntry EntryAt(const DeformConvGeometry& g, int64_t row0, int64_t index) {
+  ColumnEntry e;
+  e.row = row0 + index / g.column_width();
+  e.tap = (index % g.column_width()) / g.channels;
+  e.c = index % g.channels;
+  e.group = e.c / g.group_channels();
+  return e;
 }
 
 // columns[r, tap * C + c] for rows [row0, row0 + rows); one thread per entry, channels fastest
 // so that neighbouring threads read neighbouring input channels.
 __global__ void Im2colKernel(DeformConvGeometry g, const float* input, const float* offset,
                              const float* mask, int64_t row0, int64_t rows, float* columns) {
-  const int64_t width = g.column_width();
-  for (int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; index < rows * width;
-       index += int64_t{blockDim.x} * gridDim.x) {
-    const int64_t row = row0 + index / width;
-    const int64_t tap = (index % width) / g.channels;
-    const int64_t c = index % g.channels;
-    const int64_t group = c / g.group_channels();
-    const BilinearSample s = TapSample(g, offset, row, group, tap);
+  for (int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+       index < rows * g.column_width(); index += int64_t{blockDim.x} * gridDim.x) {
+    const ColumnEntry e = EntryAt(g, row0, index);
+    const BilinearSample s = TapSample(g, offset, e.row, e.group, e.tap);
     float value = 0.0f;
     if (s.inside) {
-      const int64_t n = row / (g.out_h * g.out_w);
-      const float* image = input + n * g.in_h * g.in_w * g.channels + c;
+      const float* image = input + g.image_index(e.row) + e.c;
       for (int q = 0; q < 4; ++q) {
         if (s.corner[q] >= 0) value += s.Weight(q) * image[s.corner[q] * g.channels];
       }
-      value *= TapMask(g, mask, row, group, tap);
+      value *= TapMask(g, mask, e.row, e.group, e.tap);
     }
     columns[index] = value;
   }
@@ -88,18 +79,13 @@ __global__ void Im2colKernel(DeformConvGeometry g, const float* input, const flo
 __global__ void Col2imKernel(DeformConvGeometry g, const float* offset, const float* mask,
                              const float* grad_columns, int64_t row0, int64_t rows,
                              float* grad_input) {
-  const int64_t width = g.column_width();
-  for (int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; index < rows * width;
-       index += int64_t{blockDim.x} * gridDim.x) {
-    const int64_t row = row0 + index / width;
-    const int64_t tap = (index % width) / g.channels;
-    const int64_t c = index % g.channels;
-    const int64_t group = c / g.group_channels();
-    const BilinearSample s = TapSample(g, offset, row, group, tap);
+  for (int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+       index < rows * g.column_width(); index += int64_t{blockDim.x} * gridDim.x) {
+    const ColumnEntry e = EntryAt(g, row0, index);
+    const BilinearSample s = TapSample(g, offset, e.row, e.group, e.tap);
     if (!s.inside) continue;
-    const float grad = grad_columns[index] * TapMask(g, mask, row, group, tap);
-    const int64_t n = row / (g.out_h * g.out_w);
-    float* image = grad_input + n * g.in_h * g.in_w * g.channels + c;
+    const float grad = grad_columns[index] * TapMask(g, mask, e.row, e.group, e.tap);
+    float* image = grad_input + g.image_index(e.row) + e.c;
     for (int q = 0; q < 4; ++q) {
       if (s.corner[q] >= 0) atomicAdd(image + s.corner[q] * g.channels, s.Weight(q) * grad);
     }
@@ -107,7 +93,7 @@ __global__ void Col2imKernel(DeformConvGeometry g, const float* offset, const fl
 }
 
 // grad_offset and grad_mask: one warp per (row, group, tap) reduces the four corner dot
-// products over the group's channels (formulas in cpu_engine_impl.inc, CoordinateGradRow).
+// products over the group's channels, then StoreCoordinateGrads (bilinear_sample.h).
 __global__ void CoordinateGradKernel(DeformConvGeometry g, const float* input,
                                      const float* offset, const float* mask,
                                      const float* grad_columns, int64_t row0, int64_t rows,
@@ -120,9 +106,8 @@ __global__ void CoordinateGradKernel(DeformConvGeometry g, const float* input,
     const int64_t group = (item / g.taps()) % g.groups;
     const int64_t tap = item % g.taps();
     const BilinearSample s = TapSample(g, offset, row, group, tap);
-    const int64_t n = row / (g.out_h * g.out_w);
     const int64_t c0 = group * g.group_channels();
-    const float* image = input + n * g.in_h * g.in_w * g.channels + c0;
+    const float* image = input + g.image_index(row) + c0;
     const float* grad = grad_columns + (row - row0) * g.column_width() + tap * g.channels + c0;
     float dot[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int64_t c = lane; c < g.group_channels(); c += 32) {
@@ -137,18 +122,8 @@ __global__ void CoordinateGradKernel(DeformConvGeometry g, const float* input,
       }
     }
     if (lane == 0) {
-      const float m = TapMask(g, mask, row, group, tap);
-      const float fy = s.frac_y;
-      const float fx = s.frac_x;
-      float* grad_dydx = grad_offset + row * g.offset_channels() + group * 2 * g.taps() + 2 * tap;
-      grad_dydx[0] = m * (fx * (dot[3] - dot[1]) + (1.0f - fx) * (dot[2] - dot[0]));
-      grad_dydx[1] = m * (fy * (dot[3] - dot[2]) + (1.0f - fy) * (dot[1] - dot[0]));
-      if (grad_mask != nullptr) {
-        grad_mask[row * g.mask_channels() + group * g.taps() + tap] =
-            s.inside ? s.Weight(0) * dot[0] + s.Weight(1) * dot[1] + s.Weight(2) * dot[2] +
-                           s.Weight(3) * dot[3]
-                     : 0.0f;
-      }
+      StoreCoordinateGrads(g, s, TapMask(g, mask, row, group, tap), dot, row, group, tap,
+                           grad_offset, grad_mask);
     }
   }
 }
@@ -206,17 +181,17 @@ __global__ void ConvertKernel(const Source* source, Destination* destination, in
 }  // namespace
 
 int64_t ForwardScratchFloats(const DeformConvGeometry& g) {
-  return BlockRows(g) * g.column_width();
+  return BlockRows(g, kBlockBytes) * g.column_width();
 }
 
 int64_t BackwardScratchFloats(const DeformConvGeometry& g) {
-  return 2 * BlockRows(g) * g.column_width();
+  return 2 * BlockRows(g, kBlockBytes) * g.column_width();
 }
 
 const char* Forward(const DeformConvGeometry& g, const ForwardTensors& t, void* stream_handle) {
   const cudaStream_t stream = static_cast<cudaStream_t>(stream_handle);
   const int64_t width = g.column_width();
-  const int64_t block = BlockRows(g);
+  const int64_t block = BlockRows(g, kBlockBytes);
   for (int64_t row0 = 0; row0 < g.rows(); row0 += block) {
     const int64_t rows = std::min(block, g.rows() - row0);
     Im2colKernel<<<GridFor(rows * width), kThreads, 0, stream>>>(g, t.input, t.offset, t.mask,
@@ -234,7 +209,7 @@ const char* Backward(const DeformConvGeometry& g, const BackwardTensors& t,
   const cudaStream_t stream = static_cast<cudaStream_t>(stream_handle);
   const int64_t width = g.column_width();
   const int64_t out = g.out_channels;
-  const int64_t block = BlockRows(g);
+  const int64_t block = BlockRows(g, kBlockBytes);
   float* columns = t.scratch;
   float* grad_columns = t.scratch + block * width;
   cudaMemsetAsync(t.grad_input, 0, g.batch * g.in_h * g.in_w * g.channels * sizeof(float),

@@ -59,27 +59,99 @@ absl::Status StoreOutput(tensorflow::OpKernelContext* context, const tensorflow:
   }
 }
 
-// Validates the forward inputs (0-3) of `context` and computes the geometry.
-inline absl::Status ReadGeometry(tensorflow::OpKernelContext* context,
-                                 const DeformConvAttrs& attrs, DeformConvGeometry* geometry) {
-  return ValidateInputs(attrs, ToPartialShape(context->input(0).shape()),
-                        ToPartialShape(context->input(1).shape()),
-                        ToPartialShape(context->input(2).shape()),
-                        ToPartialShape(context->input(3).shape()), geometry);
+// Outputs [0, count) as float32 buffers (see FloatBufferFor).
+template <typename T>
+absl::Status FloatBuffersFor(tensorflow::OpKernelContext* context, int count,
+                             tensorflow::Tensor* const* outputs, tensorflow::Tensor* buffers) {
+  for (int i = 0; i < count; ++i) {
+    TF_RETURN_IF_ERROR(FloatBufferFor<T>(context, *outputs[i], &buffers[i]));
+  }
+  return absl::OkStatus();
 }
 
 template <typename Engine, typename T>
-class DeformConv2DOp : public tensorflow::OpKernel {
+absl::Status StoreOutputs(tensorflow::OpKernelContext* context, int count,
+                          const tensorflow::Tensor* buffers, tensorflow::Tensor* const* outputs) {
+  for (int i = 0; i < count; ++i) {
+    TF_RETURN_IF_ERROR((StoreOutput<Engine, T>(context, buffers[i], outputs[i])));
+  }
+  return absl::OkStatus();
+}
+
+// Inputs [first, count) of `context` as float32 (see AsFloat) in floats[first, count).
+template <typename Engine, typename T>
+absl::Status InputsAsFloat(tensorflow::OpKernelContext* context, int count,
+                           tensorflow::Tensor* floats, int first = 0) {
+  for (int i = first; i < count; ++i) {
+    TF_RETURN_IF_ERROR((AsFloat<Engine, T>(context, context->input(i), &floats[i])));
+  }
+  return absl::OkStatus();
+}
+
+// Allocates outputs [0, count), the gradients of inputs [0, count) (input, offset, mask, kernel):
+// each shaped like its input, except the mask's, an empty [0] without use_mask.
+inline absl::Status AllocateInputGradients(tensorflow::OpKernelContext* context,
+                                           const DeformConvGeometry& g, int count,
+                                           tensorflow::Tensor** grads) {
+  for (int i = 0; i < count; ++i) {
+    const bool empty_mask = i == 2 && !g.use_mask;
+    TF_RETURN_IF_ERROR(context->allocate_output(
+        i, empty_mask ? tensorflow::TensorShape({0}) : context->input(i).shape(), &grads[i]));
+  }
+  return absl::OkStatus();
+}
+
+// Points the sampling inputs of `tensors` (ForwardTensors or BackwardTensors) at the float32
+// input, offset and mask in floats[0, 3).
+// floats[0] may be a default (empty) Tensor, as for the bfloat16 ops, which sample the input's
+// own bits: input is then nullptr.
+template <typename Tensors>
+void SetSamplingInputs(const DeformConvGeometry& g, tensorflow::Tensor* floats, Tensors* tensors) {
+  tensors->input = floats[0].flat<float>().data();
+  tensors->offset = floats[1].flat<float>().data();
+  tensors->mask = g.use_mask ? floats[2].flat<float>().data() : nullptr;
+}
+
+// Points grad_input, grad_offset and grad_mask of `tensors` at the float32 buffers[0, 3).
+inline void SetSamplingGradients(const DeformConvGeometry& g, tensorflow::Tensor* buffers,
+                                 BackwardTensors* tensors) {
+  tensors->grad_input = buffers[0].flat<float>().data();
+  tensors->grad_offset = buffers[1].flat<float>().data();
+  tensors->grad_mask = g.use_mask ? buffers[2].flat<float>().data() : nullptr;
+}
+
+// Base of the op kernels, whose inputs 0-3 are those of EfgrnetDeformConv2D: reads and checks
+// the attributes once, and the inputs' shapes on each call.
+class DeformConvOpKernel : public tensorflow::OpKernel {
  public:
-  explicit DeformConv2DOp(tensorflow::OpKernelConstruction* context) : OpKernel(context) {
+  explicit DeformConvOpKernel(tensorflow::OpKernelConstruction* context) : OpKernel(context) {
     OP_REQUIRES_OK(context, ReadAttrs(context, &attrs_));
   }
+
+ protected:
+  // Validates inputs 0-3 of `context` and computes the geometry.
+  absl::Status ReadGeometry(tensorflow::OpKernelContext* context,
+                            DeformConvGeometry* geometry) const {
+    return ValidateInputs(attrs_, ToPartialShape(context->input(0).shape()),
+                          ToPartialShape(context->input(1).shape()),
+                          ToPartialShape(context->input(2).shape()),
+                          ToPartialShape(context->input(3).shape()), geometry);
+  }
+
+ private:
+  DeformConvAttrs attrs_;
+};
+
+template <typename Engine, typename T>
+class DeformConv2DOp : public DeformConvOpKernel {
+ public:
+  using DeformConvOpKernel::DeformConvOpKernel;
 
   void Compute(tensorflow::OpKernelContext* context) override {
     using tensorflow::Tensor;
     using tensorflow::TensorShape;
     DeformConvGeometry g;
-    OP_REQUIRES_OK(context, ReadGeometry(context, attrs_, &g));
+    OP_REQUIRES_OK(context, ReadGeometry(context, &g));
     Tensor* output = nullptr;
     OP_REQUIRES_OK(context, context->allocate_output(
                                 0, TensorShape({g.batch, g.out_h, g.out_w, g.out_channels}),
@@ -90,50 +162,35 @@ class DeformConv2DOp : public tensorflow::OpKernel {
       return;
     }
 
-    Tensor input, offset, mask, kernel, output_buffer, scratch;
-    OP_REQUIRES_OK(context, (AsFloat<Engine, T>(context, context->input(0), &input)));
-    OP_REQUIRES_OK(context, (AsFloat<Engine, T>(context, context->input(1), &offset)));
-    OP_REQUIRES_OK(context, (AsFloat<Engine, T>(context, context->input(2), &mask)));
-    OP_REQUIRES_OK(context, (AsFloat<Engine, T>(context, context->input(3), &kernel)));
+    Tensor floats[4], output_buffer, scratch;
+    OP_REQUIRES_OK(context, (InputsAsFloat<Engine, T>(context, 4, floats)));
     OP_REQUIRES_OK(context, FloatBufferFor<T>(context, *output, &output_buffer));
     OP_REQUIRES_OK(context, context->allocate_temp(tensorflow::DT_FLOAT,
                                                    TensorShape({Engine::ForwardScratchFloats(g)}),
                                                    &scratch));
     ForwardTensors tensors;
-    tensors.input = input.flat<float>().data();
-    tensors.offset = offset.flat<float>().data();
-    tensors.mask = g.use_mask ? mask.flat<float>().data() : nullptr;
-    tensors.kernel = kernel.flat<float>().data();
+    SetSamplingInputs(g, floats, &tensors);
+    tensors.kernel = floats[3].flat<float>().data();
     tensors.output = output_buffer.flat<float>().data();
     tensors.scratch = scratch.flat<float>().data();
     OP_REQUIRES_OK(context, Engine::Forward(context, g, tensors));
     OP_REQUIRES_OK(context, (StoreOutput<Engine, T>(context, output_buffer, output)));
   }
-
- private:
-  DeformConvAttrs attrs_;
 };
 
 template <typename Engine, typename T>
-class DeformConv2DGradOp : public tensorflow::OpKernel {
+class DeformConv2DGradOp : public DeformConvOpKernel {
  public:
-  explicit DeformConv2DGradOp(tensorflow::OpKernelConstruction* context) : OpKernel(context) {
-    OP_REQUIRES_OK(context, ReadAttrs(context, &attrs_));
-  }
+  using DeformConvOpKernel::DeformConvOpKernel;
 
   void Compute(tensorflow::OpKernelContext* context) override {
     using tensorflow::Tensor;
     using tensorflow::TensorShape;
     DeformConvGeometry g;
-    OP_REQUIRES_OK(context, ReadGeometry(context, attrs_, &g));
+    OP_REQUIRES_OK(context, ReadGeometry(context, &g));
     OP_REQUIRES_OK(context, ValidateGradOutput(g, ToPartialShape(context->input(4).shape())));
-
-    const TensorShape mask_shape = g.use_mask ? context->input(2).shape() : TensorShape({0});
     Tensor* grads[4] = {nullptr, nullptr, nullptr, nullptr};
-    OP_REQUIRES_OK(context, context->allocate_output(0, context->input(0).shape(), &grads[0]));
-    OP_REQUIRES_OK(context, context->allocate_output(1, context->input(1).shape(), &grads[1]));
-    OP_REQUIRES_OK(context, context->allocate_output(2, mask_shape, &grads[2]));
-    OP_REQUIRES_OK(context, context->allocate_output(3, context->input(3).shape(), &grads[3]));
+    OP_REQUIRES_OK(context, AllocateInputGradients(context, g, 4, grads));
     if (g.rows() == 0 || g.out_channels == 0 || g.channels == 0) {
       // No output element depends on anything: every gradient is zero (or empty).
       for (Tensor* grad : grads) {
@@ -142,37 +199,22 @@ class DeformConv2DGradOp : public tensorflow::OpKernel {
       return;
     }
 
-    Tensor input, offset, mask, kernel, grad_output, buffers[4], scratch;
-    OP_REQUIRES_OK(context, (AsFloat<Engine, T>(context, context->input(0), &input)));
-    OP_REQUIRES_OK(context, (AsFloat<Engine, T>(context, context->input(1), &offset)));
-    OP_REQUIRES_OK(context, (AsFloat<Engine, T>(context, context->input(2), &mask)));
-    OP_REQUIRES_OK(context, (AsFloat<Engine, T>(context, context->input(3), &kernel)));
-    OP_REQUIRES_OK(context, (AsFloat<Engine, T>(context, context->input(4), &grad_output)));
-    for (int i = 0; i < 4; ++i) {
-      OP_REQUIRES_OK(context, FloatBufferFor<T>(context, *grads[i], &buffers[i]));
-    }
+    Tensor floats[5], buffers[4], scratch;  // floats[4]: grad_output
+    OP_REQUIRES_OK(context, (InputsAsFloat<Engine, T>(context, 5, floats)));
+    OP_REQUIRES_OK(context, FloatBuffersFor<T>(context, 4, grads, buffers));
     OP_REQUIRES_OK(context, context->allocate_temp(tensorflow::DT_FLOAT,
                                                    TensorShape({Engine::BackwardScratchFloats(g)}),
                                                    &scratch));
     BackwardTensors tensors;
-    tensors.input = input.flat<float>().data();
-    tensors.offset = offset.flat<float>().data();
-    tensors.mask = g.use_mask ? mask.flat<float>().data() : nullptr;
-    tensors.kernel = kernel.flat<float>().data();
-    tensors.grad_output = grad_output.flat<float>().data();
-    tensors.grad_input = buffers[0].flat<float>().data();
-    tensors.grad_offset = buffers[1].flat<float>().data();
-    tensors.grad_mask = g.use_mask ? buffers[2].flat<float>().data() : nullptr;
+    SetSamplingInputs(g, floats, &tensors);
+    tensors.kernel = floats[3].flat<float>().data();
+    tensors.grad_output = floats[4].flat<float>().data();
+    SetSamplingGradients(g, buffers, &tensors);
     tensors.grad_kernel = buffers[3].flat<float>().data();
     tensors.scratch = scratch.flat<float>().data();
     OP_REQUIRES_OK(context, Engine::Backward(context, g, tensors));
-    for (int i = 0; i < 4; ++i) {
-      OP_REQUIRES_OK(context, (StoreOutput<Engine, T>(context, buffers[i], grads[i])));
-    }
+    OP_REQUIRES_OK(context, (StoreOutputs<Engine, T>(context, 4, buffers, grads)));
   }
-
- private:
-  DeformConvAttrs attrs_;
 };
 
 // Registers both kernels of `Engine` for `device` and the three element types.

@@ -2,7 +2,7 @@
 // EfgrnetDeformIm2Col and EfgrnetDeformCol2Im (bfloat16; deform_conv2d composes them with
 // TensorFlow's MatMul, whose oneDNN kernels run bfloat16 GEMMs with float32 accumulation on AMX
 // and AVX512-BF16, while the fused ops compute in float32), with their shape functions.
-// Semantics: SPEC "Deformable convolution semantics" (those of torchvision.ops.deform_conv2d);
+// Semantics: those of torchvision.ops.deform_conv2d (docs/design.md, "Deformable convolution");
 // layouts: deform_conv_geometry.h.
 #include "deform_conv_params.h"
 #include "tensorflow/core/framework/op.h"
@@ -28,13 +28,28 @@ absl::Status ReadGeometry(InferenceContext* context, DeformConvGeometry* geometr
                         ToPartialShape(context, context->input(3)), geometry);
 }
 
-absl::Status ForwardShape(InferenceContext* context) {
-  DeformConvGeometry g;
-  TF_RETURN_IF_ERROR(ReadGeometry(context, &g));
+// Output 0: one row per output pixel, [batch, out_h, out_w, row_width].
+void SetPixelRowsOutput(InferenceContext* context, const DeformConvGeometry& g,
+                        int64_t row_width) {
   context->set_output(0, context->MakeShape({DimOrUnknown(context, g.batch),
                                              DimOrUnknown(context, g.out_h),
                                              DimOrUnknown(context, g.out_w),
-                                             DimOrUnknown(context, g.out_channels)}));
+                                             DimOrUnknown(context, row_width)}));
+}
+
+// Outputs [0, count): the gradients of inputs [0, count), shaped like them except the mask's,
+// an empty [0] without use_mask.
+void SetInputGradientOutputs(InferenceContext* context, const DeformConvGeometry& g, int count) {
+  for (int i = 0; i < count; ++i) {
+    const bool empty_mask = i == 2 && !g.use_mask;
+    context->set_output(i, empty_mask ? context->MakeShape({0}) : context->input(i));
+  }
+}
+
+absl::Status ForwardShape(InferenceContext* context) {
+  DeformConvGeometry g;
+  TF_RETURN_IF_ERROR(ReadGeometry(context, &g));
+  SetPixelRowsOutput(context, g, g.out_channels);
   return absl::OkStatus();
 }
 
@@ -42,20 +57,14 @@ absl::Status GradShape(InferenceContext* context) {
   DeformConvGeometry g;
   TF_RETURN_IF_ERROR(ReadGeometry(context, &g));
   TF_RETURN_IF_ERROR(ValidateGradOutput(g, ToPartialShape(context, context->input(4))));
-  context->set_output(0, context->input(0));
-  context->set_output(1, context->input(1));
-  context->set_output(2, g.use_mask ? context->input(2) : context->MakeShape({0}));
-  context->set_output(3, context->input(3));
+  SetInputGradientOutputs(context, g, 4);
   return absl::OkStatus();
 }
 
 absl::Status Im2ColShape(InferenceContext* context) {
   DeformConvGeometry g;
   TF_RETURN_IF_ERROR(ReadGeometry(context, &g));
-  context->set_output(
-      0, context->MakeShape({DimOrUnknown(context, g.batch), DimOrUnknown(context, g.out_h),
-                             DimOrUnknown(context, g.out_w),
-                             DimOrUnknown(context, g.channels >= 0 ? g.column_width() : -1)}));
+  SetPixelRowsOutput(context, g, g.channels >= 0 ? g.column_width() : -1);
   return absl::OkStatus();
 }
 
@@ -63,9 +72,7 @@ absl::Status Col2ImShape(InferenceContext* context) {
   DeformConvGeometry g;
   TF_RETURN_IF_ERROR(ReadGeometry(context, &g));
   TF_RETURN_IF_ERROR(ValidateGradColumns(g, ToPartialShape(context, context->input(4))));
-  context->set_output(0, context->input(0));
-  context->set_output(1, context->input(1));
-  context->set_output(2, g.use_mask ? context->input(2) : context->MakeShape({0}));
+  SetInputGradientOutputs(context, g, 3);
   return absl::OkStatus();
 }
 

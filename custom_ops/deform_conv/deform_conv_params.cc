@@ -86,6 +86,18 @@ absl::Status CheckDim(const char* name, const PartialShape& shape, int axis, con
   return absl::OkStatus();
 }
 
+// `name`, one row per output pixel of `g`: [batch, out_h, out_w, row_width] (`layout`), the row
+// width called `row_width_what`.
+absl::Status ValidatePixelRows(const char* name, const PartialShape& shape,
+                               const DeformConvGeometry& g, const char* layout,
+                               int64_t row_width, const std::string& row_width_what) {
+  TF_RETURN_IF_ERROR(CheckRank(name, shape, 4, layout));
+  TF_RETURN_IF_ERROR(CheckDim(name, shape, 0, "batch", g.batch, "the batch"));
+  TF_RETURN_IF_ERROR(CheckDim(name, shape, 1, "height", g.out_h, "the output height"));
+  TF_RETURN_IF_ERROR(CheckDim(name, shape, 2, "width", g.out_w, "the output width"));
+  return CheckDim(name, shape, 3, "channels", row_width, row_width_what);
+}
+
 }  // namespace
 
 absl::Status ReadAttrs(tensorflow::OpKernelConstruction* context, DeformConvAttrs* attrs) {
@@ -196,31 +208,16 @@ absl::Status ValidateInputs(const DeformConvAttrs& attrs, const PartialShape& in
 }
 
 absl::Status ValidateGradOutput(const DeformConvGeometry& g, const PartialShape& grad_output) {
-  TF_RETURN_IF_ERROR(
-      CheckRank("grad_output", grad_output, 4, "[batch, out_h, out_w, out_channels]"));
-  TF_RETURN_IF_ERROR(CheckDim("grad_output", grad_output, 0, "batch", g.batch, "the batch"));
-  TF_RETURN_IF_ERROR(
-      CheckDim("grad_output", grad_output, 1, "height", g.out_h, "the output height"));
-  TF_RETURN_IF_ERROR(
-      CheckDim("grad_output", grad_output, 2, "width", g.out_w, "the output width"));
-  TF_RETURN_IF_ERROR(CheckDim("grad_output", grad_output, 3, "channels", g.out_channels,
-                              "the kernel's out_channels"));
-  return absl::OkStatus();
+  return ValidatePixelRows("grad_output", grad_output, g, "[batch, out_h, out_w, out_channels]",
+                           g.out_channels, "the kernel's out_channels");
 }
 
 absl::Status ValidateGradColumns(const DeformConvGeometry& g,
                                  const PartialShape& grad_columns) {
-  TF_RETURN_IF_ERROR(
-      CheckRank("grad_columns", grad_columns, 4, "[batch, out_h, out_w, kh * kw * channels]"));
-  TF_RETURN_IF_ERROR(CheckDim("grad_columns", grad_columns, 0, "batch", g.batch, "the batch"));
-  TF_RETURN_IF_ERROR(
-      CheckDim("grad_columns", grad_columns, 1, "height", g.out_h, "the output height"));
-  TF_RETURN_IF_ERROR(
-      CheckDim("grad_columns", grad_columns, 2, "width", g.out_w, "the output width"));
-  TF_RETURN_IF_ERROR(CheckDim("grad_columns", grad_columns, 3, "channels",
-                              g.channels >= 0 ? g.column_width() : -1,
-                              "kh * kw * the input channels"));
-  return absl::OkStatus();
+  return ValidatePixelRows("grad_columns", grad_columns, g,
+                           "[batch, out_h, out_w, kh * kw * channels]",
+                           g.channels >= 0 ? g.column_width() : -1,
+                           "kh * kw * the input channels");
 }
 
 }  // namespace deform_conv

@@ -1,9 +1,10 @@
 """Independent NumPy reference of the deformable convolution and its gradients.
 
-Written from the SPEC semantics (those of torchvision.ops.deform_conv2d) with explicit loops
-over samples, in float64, for small shapes only. Layouts: inputs `[N, H, W, C]`, offsets
-`[N, Ho, Wo, 2 * G * kh * kw]` (dy, dx per tap), mask `[N, Ho, Wo, G * kh * kw]`, kernel
-`[kh, kw, C, O]`, outputs `[N, Ho, Wo, O]`.
+Written from the semantics of torchvision.ops.deform_conv2d (docs/design.md, "Deformable
+convolution") with explicit loops over samples, in float64, for small shapes only. Layouts:
+inputs `[N, H, W, C]`, offsets `[N, Ho, Wo, 2 * G * kh * kw]` (dy, dx per tap), mask
+`[N, Ho, Wo, G * kh * kw]`, kernel `[kh, kw, C, O]`, outputs `[N, Ho, Wo, O]`. Random inputs for
+it: deform_conv_cases.py.
 
 The gradients are derived by hand. For a sample at `(y, x)` strictly inside
 `(-1, H) x (-1, W)`, with `y0 = floor(y)`, `x0 = floor(x)`, `ly = y - y0`, `lx = x - x0` and
@@ -140,49 +141,3 @@ def deform_conv2d_reference(
         "grad_kernel": grad_kernel,
         "grad_mask": None if mask is None else grad_mask,
     }
-
-
-def random_case(
-    seed,
-    *,
-    batch,
-    size_hw,
-    channels,
-    filters,
-    kernel_hw,
-    strides,
-    padding,
-    dilations,
-    groups,
-    offset_range,
-    with_mask,
-    integer_offsets=False,
-):
-    """Random float32 `(inputs, offsets, kernel, mask, conv_args)` to compare with the reference.
-
-    Offsets are uniform in `[-offset_range, offset_range]` (rounded when `integer_offsets`);
-    `conv_args` holds `strides`, `padding`, `dilations` and `deformable_groups` for both
-    `deform_conv2d` and `deform_conv2d_reference`.
-    """
-    rng = np.random.default_rng(seed)
-    kh, kw = kernel_hw
-    out_h = (size_hw[0] + 2 * padding[0] - (dilations[0] * (kh - 1) + 1)) // strides[0] + 1
-    out_w = (size_hw[1] + 2 * padding[1] - (dilations[1] * (kw - 1) + 1)) // strides[1] + 1
-    taps = kh * kw
-    inputs = rng.normal(size=(batch, *size_hw, channels)).astype(np.float32)
-    offsets = rng.uniform(-offset_range, offset_range, (batch, out_h, out_w, 2 * groups * taps))
-    if integer_offsets:
-        offsets = np.round(offsets)
-    kernel = rng.normal(size=(kh, kw, channels, filters)).astype(np.float32)
-    mask = (
-        rng.uniform(0.0, 1.0, (batch, out_h, out_w, groups * taps)).astype(np.float32)
-        if with_mask
-        else None
-    )
-    conv_args = {
-        "strides": strides,
-        "padding": padding,
-        "dilations": dilations,
-        "deformable_groups": groups,
-    }
-    return inputs, offsets.astype(np.float32), kernel, mask, conv_args

@@ -24,13 +24,6 @@ from efgrnet_tf.ops import custom_op_library
 ATTRS = dict(strides=[2, 1], padding=[1, 2], dilations=[1, 2], deformable_groups=2)
 
 
-@pytest.fixture(scope="module")
-def library():
-    module = custom_op_library.load_deform_conv_library()
-    assert module is not None, custom_op_library.library_load_error()
-    return module
-
-
 def _case(rng, batch=2, use_mask=True):
     """Inputs for ATTRS: 7x9 image, 4 channels, 3x2 kernel, 5 outputs -> 4x11 output."""
     out_h, out_w = 4, 11

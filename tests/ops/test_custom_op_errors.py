@@ -8,16 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from efgrnet_tf.ops import custom_op_library
-
 GOOD_ATTRS = dict(strides=[1, 1], padding=[1, 1], dilations=[1, 1], deformable_groups=2)
-
-
-@pytest.fixture(scope="module")
-def library():
-    module = custom_op_library.load_deform_conv_library()
-    assert module is not None, custom_op_library.library_load_error()
-    return module
 
 
 def _zeros(*shape):
@@ -82,11 +73,40 @@ def test_good_inputs_pass_the_same_checks(library):
     assert output.shape == (2, 5, 6, 8)
 
 
-def test_gradient_op_checks_grad_output(library):
-    with pytest.raises(tf.errors.InvalidArgumentError, match="`grad_output` width"):
-        library.efgrnet_deform_conv2d_grad(
-            **_good_inputs(), grad_output=_zeros(2, 5, 5, 8), **GOOD_ATTRS, use_mask=True
-        )
+# (op, its per-pixel gradient input, that input's valid shape, dtype): [N, Ho, Wo, O] and
+# [N, Ho, Wo, kh * kw * C] for _good_inputs().
+GRADIENT_OPS = [
+    ("efgrnet_deform_conv2d_grad", "grad_output", (2, 5, 6, 8), tf.float32),
+    ("efgrnet_deform_col2_im", "grad_columns", (2, 5, 6, 36), tf.bfloat16),
+]
+
+
+@pytest.mark.parametrize(
+    ("op", "argument", "good_shape", "dtype"), GRADIENT_OPS, ids=[op[1] for op in GRADIENT_OPS]
+)
+@pytest.mark.parametrize(
+    ("axis", "word"), [(0, "batch"), (1, "height"), (2, "width"), (3, "channels"), (4, "rank 4")]
+)
+def test_gradient_ops_check_their_per_pixel_input(
+    library, op, argument, good_shape, dtype, axis, word
+):
+    shape = list(good_shape)
+    if axis < 4:
+        shape[axis] += 1
+    else:
+        shape.append(1)
+    inputs = {name: tf.cast(value, dtype) for name, value in _good_inputs().items()}
+    call = getattr(library, op)
+    call(**inputs, **{argument: tf.zeros(good_shape, dtype)}, **GOOD_ATTRS, use_mask=True)
+
+    with pytest.raises(tf.errors.InvalidArgumentError) as error:
+        call(**inputs, **{argument: tf.zeros(shape, dtype)}, **GOOD_ATTRS, use_mask=True)
+
+    assert f"`{argument}`" in error.value.message
+    assert word in error.value.message
+
+
+def test_gradient_op_checks_the_forward_inputs(library):
     with pytest.raises(tf.errors.InvalidArgumentError, match="`offset` channels"):
         library.efgrnet_deform_conv2d_grad(
             **{**_good_inputs(), "offset": _zeros(2, 5, 6, 35)},

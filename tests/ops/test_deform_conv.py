@@ -7,38 +7,23 @@ import textwrap
 import numpy as np
 import pytest
 import tensorflow as tf
-from deform_conv_reference import deform_conv2d_reference, random_case
+from deform_conv_cases import CASES, parametrize_cases, random_case
+from deform_conv_reference import deform_conv2d_reference
 
 from efgrnet_tf.ops import deform_conv2d
 
-FORWARD_CASES = {
-    "3x3_plain": dict(
-        batch=1, size_hw=(5, 6), channels=3, filters=2, kernel_hw=(3, 3), strides=(1, 1),
-        padding=(0, 0), dilations=(1, 1), groups=1, offset_range=6.0, with_mask=False,
-    ),
-    "2x3_stride2_groups2_mask": dict(
-        batch=3, size_hw=(5, 6), channels=4, filters=3, kernel_hw=(2, 3), strides=(2, 2),
-        padding=(1, 1), dilations=(1, 1), groups=2, offset_range=6.0, with_mask=True,
-    ),
-    "3x1_pad5_dil5": dict(
-        batch=1, size_hw=(5, 6), channels=2, filters=2, kernel_hw=(3, 1), strides=(1, 2),
-        padding=(5, 0), dilations=(5, 1), groups=1, offset_range=6.0, with_mask=False,
-    ),
-    "3x3_pad2_dil2_integer_offsets_batch5": dict(
-        batch=5, size_hw=(5, 6), channels=2, filters=2, kernel_hw=(3, 3), strides=(2, 1),
-        padding=(2, 2), dilations=(2, 2), groups=2, offset_range=6.0, with_mask=True,
-        integer_offsets=True,
-    ),
-    "3x3_pad3_dil3_small_offsets": dict(
-        batch=3, size_hw=(6, 5), channels=4, filters=3, kernel_hw=(3, 3), strides=(1, 1),
-        padding=(3, 4), dilations=(3, 4), groups=1, offset_range=1.5, with_mask=True,
-    ),
-}  # fmt: skip
+FORWARD_CASES = (
+    "3x3_plain",
+    "2x3_stride2_groups2_mask",
+    "3x1_pad5_dil5",
+    "3x3_pad2_dil2_integer_offsets_batch5",
+    "3x3_pad3_dil3_small_offsets",
+)
 
 
-@pytest.mark.parametrize("case", FORWARD_CASES.values(), ids=FORWARD_CASES.keys())
+@parametrize_cases(*FORWARD_CASES)
 def test_forward_matches_numpy_reference(implementation, case):
-    inputs, offsets, kernel, mask, conv_args = random_case(0, **case)
+    inputs, offsets, kernel, mask, conv_args = random_case(0, case)
 
     outputs = deform_conv2d(
         inputs, offsets, kernel, mask=mask, implementation=implementation, **conv_args
@@ -120,8 +105,8 @@ def test_empty_batch_gives_empty_output(implementation):
 
 @pytest.mark.parametrize("dtype", [tf.float16, tf.bfloat16])
 def test_low_precision_is_close_to_float32(implementation, dtype):
-    case = FORWARD_CASES["2x3_stride2_groups2_mask"]
-    inputs, offsets, kernel, mask, conv_args = random_case(2, **case)
+    case = CASES["2x3_stride2_groups2_mask"]
+    inputs, offsets, kernel, mask, conv_args = random_case(2, case)
     expected = deform_conv2d(
         inputs, offsets, kernel, mask=mask, implementation=implementation, **conv_args
     )
@@ -137,8 +122,8 @@ def test_low_precision_is_close_to_float32(implementation, dtype):
 
 
 def test_unknown_batch_dimension_in_tf_function(implementation):
-    case = FORWARD_CASES["3x3_pad3_dil3_small_offsets"]
-    inputs, offsets, kernel, mask, conv_args = random_case(3, **case)
+    case = CASES["3x3_pad3_dil3_small_offsets"]
+    inputs, offsets, kernel, mask, conv_args = random_case(3, case)
 
     @tf.function(
         input_signature=[
@@ -159,8 +144,8 @@ def test_unknown_batch_dimension_in_tf_function(implementation):
 
 
 def test_pure_tf_under_xla_equals_eager():
-    case = FORWARD_CASES["2x3_stride2_groups2_mask"]
-    inputs, offsets, kernel, mask, conv_args = random_case(4, **case)
+    case = CASES["2x3_stride2_groups2_mask"]
+    inputs, offsets, kernel, mask, conv_args = random_case(4, case)
 
     def convolve(inputs, offsets, mask):
         return deform_conv2d(
@@ -174,8 +159,8 @@ def test_pure_tf_under_xla_equals_eager():
 
 
 def test_pure_tf_saved_model_runs_without_importing_efgrnet_tf(tmp_path):
-    case = FORWARD_CASES["3x3_plain"]
-    inputs, offsets, kernel, _, conv_args = random_case(5, **case)
+    case = CASES["3x3_plain"]
+    inputs, offsets, kernel, _, conv_args = random_case(5, case)
     module = tf.Module()
     module.convolve = tf.function(
         lambda inputs, offsets: deform_conv2d(

@@ -9,7 +9,8 @@ result, about 2^-8 of the result's scale.
 import numpy as np
 import pytest
 import tensorflow as tf
-from deform_conv_reference import deform_conv2d_reference, random_case
+from deform_conv_cases import CASES, deform_conv2d_with_gradients, parametrize_cases, random_case
+from deform_conv_reference import deform_conv2d_reference
 
 from efgrnet_tf.ops import deform_conv2d
 
@@ -17,16 +18,7 @@ from efgrnet_tf.ops import deform_conv2d
 # taps and channels and the rounding of every operand add a few of those.
 RELATIVE_TOLERANCE = 2e-2
 
-CASES = {
-    "3x3_pad1_groups2_mask": dict(
-        batch=2, size_hw=(7, 9), channels=16, filters=8, kernel_hw=(3, 3), strides=(1, 1),
-        padding=(1, 1), dilations=(1, 1), groups=2, offset_range=3.0, with_mask=True,
-    ),
-    "3x3_stride2_pad3_dil3": dict(
-        batch=1, size_hw=(8, 7), channels=12, filters=5, kernel_hw=(3, 3), strides=(2, 1),
-        padding=(3, 3), dilations=(3, 3), groups=1, offset_range=4.0, with_mask=False,
-    ),
-}  # fmt: skip
+BFLOAT16_CASES = ("3x3_pad1_groups2_mask", "3x3_stride2_pad3_dil3")
 
 
 def _bfloat16_rounded(array):
@@ -41,9 +33,9 @@ def _assert_close_at_bfloat16_scale(actual, expected, name):
     assert error <= RELATIVE_TOLERANCE, f"{name}: max error {error:.4f} of the largest value"
 
 
-@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+@parametrize_cases(*BFLOAT16_CASES)
 def test_bfloat16_forward_and_gradients_match_the_float64_reference(implementation, case):
-    inputs, offsets, kernel, mask, conv_args = random_case(3, **case)
+    inputs, offsets, kernel, mask, conv_args = random_case(3, case)
     named = {"inputs": inputs, "offsets": offsets, "kernel": kernel, "mask": mask}
     arrays = {name: _bfloat16_rounded(value) for name, value in named.items() if value is not None}
     shape = deform_conv2d_reference(
@@ -59,25 +51,16 @@ def test_bfloat16_forward_and_gradients_match_the_float64_reference(implementati
         **conv_args,
     )
 
-    tensors = {name: tf.constant(value, tf.bfloat16) for name, value in arrays.items()}
-    with tf.GradientTape() as tape:
-        tape.watch(tensors)
-        outputs = deform_conv2d(
-            tensors["inputs"],
-            tensors["offsets"],
-            tensors["kernel"],
-            mask=tensors.get("mask"),
-            implementation=implementation,
-            **conv_args,
-        )
-        loss = tf.reduce_sum(tf.cast(outputs, tf.float32) * tf.constant(grad_outputs, tf.float32))
-    gradients = tape.gradient(loss, tensors)
+    outputs, gradients = deform_conv2d_with_gradients(
+        implementation, arrays, grad_outputs, conv_args, dtype=tf.bfloat16
+    )
 
-    assert outputs.dtype == tf.bfloat16
+    assert outputs.dtype == tf.bfloat16.as_numpy_dtype
     _assert_close_at_bfloat16_scale(outputs, expected["outputs"], "outputs")
     for name, gradient in gradients.items():
-        assert gradient.dtype == tf.bfloat16, name
+        assert gradient.dtype == tf.bfloat16.as_numpy_dtype, name
         _assert_close_at_bfloat16_scale(gradient, expected[f"grad_{name}"], f"grad_{name}")
+    assert gradients.keys() == arrays.keys()
 
 
 def _op_types(function, *args):
@@ -89,7 +72,7 @@ def _op_types(function, *args):
 
 
 def test_bfloat16_custom_op_leaves_its_gemms_to_matmul():
-    inputs, offsets, kernel, _, conv_args = random_case(5, **CASES["3x3_stride2_pad3_dil3"])
+    inputs, offsets, kernel, _, conv_args = random_case(5, CASES["3x3_stride2_pad3_dil3"])
     args = [tf.constant(a, tf.bfloat16) for a in (inputs, offsets, kernel)]
 
     @tf.function
@@ -119,7 +102,7 @@ def _matmul_dtypes(function, *args):
     [(tf.bfloat16, tf.bfloat16), (tf.float16, tf.float32), (tf.float32, tf.float32)],
 )
 def test_pure_tf_gemms_run_in_bfloat16_only_for_bfloat16_inputs(dtype, gemm_dtype):
-    inputs, offsets, kernel, _, conv_args = random_case(5, **CASES["3x3_stride2_pad3_dil3"])
+    inputs, offsets, kernel, _, conv_args = random_case(5, CASES["3x3_stride2_pad3_dil3"])
     args = [tf.constant(a, dtype) for a in (inputs, offsets, kernel)]
 
     @tf.function

@@ -8,7 +8,14 @@ against each other.
 import numpy as np
 import pytest
 import tensorflow as tf
-from deform_conv_reference import deform_conv2d_reference, random_case
+from deform_conv_cases import (
+    CASES,
+    DeformConvCase,
+    deform_conv2d_with_gradients,
+    parametrize_cases,
+    random_case,
+)
+from deform_conv_reference import deform_conv2d_reference
 
 from efgrnet_tf.ops import custom_op_library, deform_conv2d
 
@@ -19,33 +26,6 @@ def _fractional_offsets(rng, shape, offset_range):
     """Offsets whose fractional parts stay in [0.2, 0.8]: no sample within 0.2 of a kink."""
     whole = rng.integers(-offset_range, offset_range, shape)
     return (whole + rng.uniform(0.2, 0.8, shape)).astype(np.float32)
-
-
-def _gradients(implementation, arrays, grad_outputs, conv_args, jit_compile=False):
-    """`(outputs, {name: gradient})` of `sum(outputs * grad_outputs)` for the non-None arrays.
-
-    `grad_outputs` is an array broadcastable to the outputs `[N, Ho, Wo, O]`.
-    """
-    tensors = {name: tf.constant(value) for name, value in arrays.items() if value is not None}
-
-    def loss_and_gradients(tensors):
-        with tf.GradientTape() as tape:
-            tape.watch(tensors)
-            outputs = deform_conv2d(
-                tensors["inputs"],
-                tensors["offsets"],
-                tensors["kernel"],
-                mask=tensors.get("mask"),
-                implementation=implementation,
-                **conv_args,
-            )
-            loss = tf.reduce_sum(outputs * grad_outputs)
-        return outputs, tape.gradient(loss, tensors)
-
-    if jit_compile:
-        loss_and_gradients = tf.function(loss_and_gradients, jit_compile=True)
-    outputs, gradients = loss_and_gradients(tensors)
-    return outputs.numpy(), {name: tf.convert_to_tensor(g).numpy() for name, g in gradients.items()}
 
 
 def test_reference_gradients_match_finite_differences():
@@ -78,34 +58,18 @@ def test_reference_gradients_match_finite_differences():
             )
 
 
-GRADIENT_CASES = {
-    "3x3_stride1_pad1_mask": dict(
-        batch=1, size_hw=(5, 6), channels=3, filters=2, kernel_hw=(3, 3), strides=(1, 1),
-        padding=(1, 1), dilations=(1, 1), groups=1, offset_range=6.0, with_mask=True,
-    ),
-    "2x3_stride2_groups2": dict(
-        batch=3, size_hw=(5, 6), channels=4, filters=3, kernel_hw=(2, 3), strides=(2, 2),
-        padding=(0, 2), dilations=(2, 1), groups=2, offset_range=6.0, with_mask=False,
-    ),
-    "3x1_pad5_dil5_groups2_mask": dict(
-        batch=1, size_hw=(5, 6), channels=2, filters=2, kernel_hw=(3, 1), strides=(2, 1),
-        padding=(5, 1), dilations=(5, 3), groups=2, offset_range=6.0, with_mask=True,
-    ),
-    "3x3_pad4_dil4_integer_offsets_batch5": dict(
-        batch=5, size_hw=(5, 6), channels=2, filters=2, kernel_hw=(3, 3), strides=(2, 2),
-        padding=(4, 3), dilations=(4, 3), groups=1, offset_range=6.0, with_mask=True,
-        integer_offsets=True,
-    ),
-    "1x2_small_offsets_batch3": dict(
-        batch=3, size_hw=(6, 5), channels=3, filters=4, kernel_hw=(1, 2), strides=(1, 2),
-        padding=(0, 1), dilations=(1, 1), groups=1, offset_range=1.0, with_mask=False,
-    ),
-}  # fmt: skip
+GRADIENT_CASES = (
+    "3x3_stride1_pad1_mask",
+    "2x3_stride2_groups2",
+    "3x1_pad5_dil5_groups2_mask",
+    "3x3_pad4_dil4_integer_offsets_batch5",
+    "1x2_small_offsets_batch3",
+)
 
 
-@pytest.mark.parametrize("case", GRADIENT_CASES.values(), ids=GRADIENT_CASES.keys())
+@parametrize_cases(*GRADIENT_CASES)
 def test_gradients_match_numpy_reference(implementation, case):
-    inputs, offsets, kernel, mask, conv_args = random_case(1, **case)
+    inputs, offsets, kernel, mask, conv_args = random_case(1, case)
     arrays = {"inputs": inputs, "offsets": offsets, "mask": mask, "kernel": kernel}
     output_shape = deform_conv2d_reference(inputs, offsets, kernel, mask=mask, **conv_args).shape
     grad_outputs = np.random.default_rng(2).normal(size=output_shape).astype(np.float32)
@@ -113,7 +77,9 @@ def test_gradients_match_numpy_reference(implementation, case):
         inputs, offsets, kernel, mask=mask, **conv_args, grad_outputs=grad_outputs
     )
 
-    outputs, gradients = _gradients(implementation, arrays, grad_outputs, conv_args)
+    outputs, gradients = deform_conv2d_with_gradients(
+        implementation, arrays, grad_outputs, conv_args
+    )
 
     np.testing.assert_allclose(outputs, expected["outputs"], rtol=1e-4, atol=1e-4)
     for name, gradient in gradients.items():
@@ -124,7 +90,7 @@ def test_gradients_match_numpy_reference(implementation, case):
 
 
 def _random_configuration(seed):
-    """Random case arguments: strides 1-2, padding 0-5, dilation 1-5, groups 1-2, kernels up to
+    """A random DeformConvCase: strides 1-2, padding 0-5, dilation 1-5, groups 1-2, kernels up to
     3x3, batch 1, 3 or 5, with or without mask, on a 5x6 image with offsets in [-6, 6]."""
     rng = np.random.default_rng(seed)
     while True:
@@ -135,9 +101,8 @@ def _random_configuration(seed):
         if all(s + 2 * p >= e for s, p, e in zip((5, 6), padding, extents, strict=True)):
             break
     groups = int(rng.integers(1, 3))
-    return dict(
+    return DeformConvCase(
         batch=int(rng.choice([1, 3, 5])),
-        size_hw=(5, 6),
         channels=2 * groups,
         filters=3,
         kernel_hw=kernel_hw,
@@ -145,7 +110,6 @@ def _random_configuration(seed):
         padding=padding,
         dilations=dilations,
         groups=groups,
-        offset_range=6.0,
         with_mask=bool(rng.integers(0, 2)),
     )
 
@@ -153,7 +117,7 @@ def _random_configuration(seed):
 @pytest.mark.parametrize("seed", range(6))
 def test_random_configurations_match_numpy_reference(implementation, seed):
     case = _random_configuration(seed)
-    inputs, offsets, kernel, mask, conv_args = random_case(seed, **case)
+    inputs, offsets, kernel, mask, conv_args = random_case(seed, case)
     arrays = {"inputs": inputs, "offsets": offsets, "mask": mask, "kernel": kernel}
     output_shape = deform_conv2d_reference(inputs, offsets, kernel, mask=mask, **conv_args).shape
     grad_outputs = np.random.default_rng(seed).normal(size=output_shape).astype(np.float32)
@@ -161,7 +125,9 @@ def test_random_configurations_match_numpy_reference(implementation, seed):
         inputs, offsets, kernel, mask=mask, **conv_args, grad_outputs=grad_outputs
     )
 
-    outputs, gradients = _gradients(implementation, arrays, grad_outputs, conv_args)
+    outputs, gradients = deform_conv2d_with_gradients(
+        implementation, arrays, grad_outputs, conv_args
+    )
 
     np.testing.assert_allclose(outputs, expected["outputs"], rtol=1e-4, atol=1e-4, err_msg=case)
     for name, gradient in gradients.items():
@@ -212,8 +178,12 @@ def test_custom_op_and_pure_tf_agree_on_medium_inputs():
     }
     grad_outputs = rng.normal(size=(3, 12, 11, 8)).astype(np.float32)
 
-    custom_outputs, custom_gradients = _gradients("custom_op", arrays, grad_outputs, conv_args)
-    pure_outputs, pure_gradients = _gradients("pure_tf", arrays, grad_outputs, conv_args)
+    custom_outputs, custom_gradients = deform_conv2d_with_gradients(
+        "custom_op", arrays, grad_outputs, conv_args
+    )
+    pure_outputs, pure_gradients = deform_conv2d_with_gradients(
+        "pure_tf", arrays, grad_outputs, conv_args
+    )
 
     np.testing.assert_allclose(custom_outputs, pure_outputs, rtol=1e-4, atol=1e-4)
     for name in ARGUMENTS:
@@ -223,13 +193,13 @@ def test_custom_op_and_pure_tf_agree_on_medium_inputs():
 
 
 def test_pure_tf_gradients_under_xla_equal_eager():
-    inputs, offsets, kernel, mask, conv_args = random_case(
-        5, **GRADIENT_CASES["3x1_pad5_dil5_groups2_mask"]
-    )
+    inputs, offsets, kernel, mask, conv_args = random_case(5, CASES["3x1_pad5_dil5_groups2_mask"])
     arrays = {"inputs": inputs, "offsets": offsets, "mask": mask, "kernel": kernel}
 
-    eager_outputs, eager = _gradients("pure_tf", arrays, 1.0, conv_args)
-    xla_outputs, xla = _gradients("pure_tf", arrays, 1.0, conv_args, jit_compile=True)
+    eager_outputs, eager = deform_conv2d_with_gradients("pure_tf", arrays, 1.0, conv_args)
+    xla_outputs, xla = deform_conv2d_with_gradients(
+        "pure_tf", arrays, 1.0, conv_args, jit_compile=True
+    )
 
     np.testing.assert_allclose(xla_outputs, eager_outputs, rtol=1e-5, atol=1e-5)
     for name in ARGUMENTS:
@@ -251,7 +221,7 @@ def test_offset_gradient_at_the_borders_follows_torchvision(implementation):
         "kernel": np.ones((1, 1, 1, 1), np.float32),
     }
 
-    outputs, gradients = _gradients(implementation, arrays, 1.0, {})
+    outputs, gradients = deform_conv2d_with_gradients(implementation, arrays, 1.0, {})
 
     np.testing.assert_array_equal(outputs, np.zeros((1, 2, 3, 1)))
     expected_dy = [0.75 * 1.0 + 0.25 * 2.0, 0.75 * 2.0 + 0.25 * 4.0, 0.75 * 4.0]
@@ -269,7 +239,7 @@ def test_empty_batch_gives_empty_gradients_and_a_zero_kernel_gradient(implementa
         "kernel": np.ones((3, 3, 2, 4), np.float32),
     }
 
-    outputs, gradients = _gradients(implementation, arrays, 1.0, {"padding": 1})
+    outputs, gradients = deform_conv2d_with_gradients(implementation, arrays, 1.0, {"padding": 1})
 
     assert outputs.shape == (0, 5, 6, 4)
     for name in ("inputs", "offsets", "mask"):

@@ -6,20 +6,16 @@ StridedSlice ("only supports 1D-5D input arrays"), and GPU/NPU delegates take at
 """
 
 import numpy as np
-import pytest
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
-from deform_conv_reference import deform_conv2d_reference, random_case
+from deform_conv_cases import parametrize_cases, random_case
+from deform_conv_reference import deform_conv2d_reference
 from tensorflow.lite.tools import flatbuffer_utils
-from test_deform_conv import FORWARD_CASES
 
 from efgrnet_tf.ops import deform_conv2d
 from efgrnet_tf.serving.litert_converter import op_names
 
-LITERT_CASES = {
-    name: FORWARD_CASES[name]
-    for name in ("3x3_plain", "2x3_stride2_groups2_mask", "3x3_pad3_dil3_small_offsets")
-}
+LITERT_CASES = ("3x3_plain", "2x3_stride2_groups2_mask", "3x3_pad3_dil3_small_offsets")
 
 
 def litert_deform_conv(kernel, conv_args, arrays):
@@ -69,9 +65,9 @@ def max_tensor_rank(flatbuffer: bytes) -> int:
     return max(len(t.shape) for graph in model.subgraphs for t in graph.tensors)
 
 
-@pytest.mark.parametrize("case", LITERT_CASES.values(), ids=LITERT_CASES.keys())
+@parametrize_cases(*LITERT_CASES)
 def test_litert_lowering_matches_numpy_reference(case):
-    inputs, offsets, kernel, mask, conv_args = random_case(6, **case)
+    inputs, offsets, kernel, mask, conv_args = random_case(6, case)
     arrays = [inputs, offsets] if mask is None else [inputs, offsets, mask]
 
     flatbuffer, run = litert_deform_conv(kernel, conv_args, arrays)
