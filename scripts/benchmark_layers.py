@@ -37,7 +37,7 @@ from efgrnet_tf.cli.whole_number_flags import define_whole_numbers
 from efgrnet_tf.config import config_from_dict
 
 # The per-op count behind `count_flops`, so that parts add up to the model's FLOPs.
-from efgrnet_tf.modeling.flops import _op_flops as count_op_flops
+from efgrnet_tf.modeling.flops import op_flops
 from efgrnet_tf.modeling.precision import PRECISIONS
 
 VARIANTS = (("efgrnet", {}), ("ssd", {"feature_enrichment": False, "cascade": False}))
@@ -148,7 +148,7 @@ def profile_model(model, images, rounds):
     graph = forward.get_concrete_function(images).graph
     flops = collections.Counter()
     for op in graph.get_operations():
-        flops[part_of_op(op.name, layer_names)] += count_op_flops(op)
+        flops[part_of_op(op.name, layer_names)] += op_flops(op)
     op_times = shortest_op_microseconds([_profiled_op_microseconds(call) for _ in range(rounds)])
     milliseconds = collections.Counter()
     op_ms = collections.defaultdict(dict)

@@ -28,10 +28,11 @@ def count_flops(model, input_shape):
     """
     spec = tf.TensorSpec(input_shape, tf.float32)
     graph = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec).graph
-    return sum(_op_flops(op) for op in graph.get_operations())
+    return sum(op_flops(op) for op in graph.get_operations())
 
 
-def _op_flops(op):
+def op_flops(op: tf.Operation) -> int:
+    """FLOPs (2 per multiply-add) of one convolution or matrix-product op; 0 for other ops."""
     if op.type in _CONV_OPS:
         output = op.outputs[0].shape
         kernel = op.inputs[3 if op.type == "EfgrnetDeformConv2D" else 1].shape
