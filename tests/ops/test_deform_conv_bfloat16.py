@@ -63,6 +63,19 @@ def test_bfloat16_forward_and_gradients_match_the_float64_reference(implementati
     assert gradients.keys() == arrays.keys()
 
 
+def _traced_forward_and_gradients(implementation, conv_args):
+    """A tf.function of (x, offsets, kernel): deform_conv2d and its gradients for all three."""
+
+    @tf.function
+    def forward_and_gradients(x, offsets, kernel):
+        with tf.GradientTape() as tape:
+            tape.watch([x, offsets, kernel])
+            y = deform_conv2d(x, offsets, kernel, implementation=implementation, **conv_args)
+        return tape.gradient(y, [x, offsets, kernel])
+
+    return forward_and_gradients
+
+
 def _op_types(function, *args):
     graph = function.get_concrete_function(*args).graph
     types = {op.type for op in graph.get_operations()}
@@ -75,12 +88,7 @@ def test_bfloat16_custom_op_leaves_its_gemms_to_matmul():
     inputs, offsets, kernel, _, conv_args = random_case(5, CASES["3x3_stride2_pad3_dil3"])
     args = [tf.constant(a, tf.bfloat16) for a in (inputs, offsets, kernel)]
 
-    @tf.function
-    def forward_and_gradients(x, offsets, kernel):
-        with tf.GradientTape() as tape:
-            tape.watch([x, offsets, kernel])
-            y = deform_conv2d(x, offsets, kernel, implementation="custom_op", **conv_args)
-        return tape.gradient(y, [x, offsets, kernel])
+    forward_and_gradients = _traced_forward_and_gradients("custom_op", conv_args)
 
     types = _op_types(forward_and_gradients, *args)
     assert {"EfgrnetDeformIm2Col", "EfgrnetDeformCol2Im", "MatMul"} <= types
@@ -105,12 +113,7 @@ def test_pure_tf_gemms_run_in_bfloat16_only_for_bfloat16_inputs(dtype, gemm_dtyp
     inputs, offsets, kernel, _, conv_args = random_case(5, CASES["3x3_stride2_pad3_dil3"])
     args = [tf.constant(a, dtype) for a in (inputs, offsets, kernel)]
 
-    @tf.function
-    def forward_and_gradients(x, offsets, kernel):
-        with tf.GradientTape() as tape:
-            tape.watch([x, offsets, kernel])
-            y = deform_conv2d(x, offsets, kernel, implementation="pure_tf", **conv_args)
-        return tape.gradient(y, [x, offsets, kernel])
+    forward_and_gradients = _traced_forward_and_gradients("pure_tf", conv_args)
 
     # The forward GEMM and its two gradient GEMMs.
     assert _matmul_dtypes(forward_and_gradients, *args) == {gemm_dtype}
