@@ -83,16 +83,21 @@ def _check_voc_folder(data: DataConfig) -> None:
             "[{year_folder: VOCdevkit/VOC2007, image_set: trainval}]",
         )
     for i, image_set in enumerate(voc.train):
-        if not (image_set.year_folder and image_set.image_set):
-            raise InvalidField(
-                f"data.voc_folder.train[{i}]",
-                f"data.voc_folder.train[{i}] needs both year_folder and image_set",
-            )
-    if bool(voc.eval.year_folder) != bool(voc.eval.image_set):
-        raise InvalidField(
+        _require_both(
+            f"data.voc_folder.train[{i}]",
+            image_set.year_folder,
+            image_set.image_set,
+            "year_folder",
+            "image_set",
+        )
+    if voc.eval.year_folder or voc.eval.image_set:
+        _require_both(
             "data.voc_folder.eval",
-            "data.voc_folder.eval needs both year_folder and image_set (e.g. test), or neither "
-            "(no evaluation split)",
+            voc.eval.year_folder,
+            voc.eval.image_set,
+            "year_folder",
+            "image_set (e.g. test)",
+            ", or neither (no evaluation split)",
         )
 
 
@@ -108,17 +113,21 @@ def _check_coco_json(data: DataConfig) -> None:
             "(or only data.coco_json.eval, to evaluate)",
         )
     for i, split in enumerate(coco.train):
-        if not (split.images and split.annotations):
-            raise InvalidField(
-                f"data.coco_json.train[{i}]",
-                f"data.coco_json.train[{i}] needs both images (a folder) and annotations "
-                "(an instances JSON file)",
-            )
-    if bool(coco.eval.images) != bool(coco.eval.annotations):
-        raise InvalidField(
+        _require_both(
+            f"data.coco_json.train[{i}]",
+            split.images,
+            split.annotations,
+            "images (a folder)",
+            "annotations (an instances JSON file)",
+        )
+    if coco.eval.images or coco.eval.annotations:
+        _require_both(
             "data.coco_json.eval",
-            "data.coco_json.eval needs both images and annotations, or neither (no evaluation "
-            "split)",
+            coco.eval.images,
+            coco.eval.annotations,
+            "images",
+            "annotations",
+            ", or neither (no evaluation split)",
         )
 
 
@@ -139,3 +148,11 @@ _SOURCE_CHECKS: dict[str, Callable[[DataConfig], None]] = {
     "coco_json": _check_coco_json,
     "tfrecord": _check_tfrecord,
 }
+
+
+def _require_both(
+    key: str, first: str, second: str, first_name: str, second_name: str, alternative: str = ""
+) -> None:
+    """Raises naming `key` unless both fields of a pair (a folder and its index) are set."""
+    if not (first and second):
+        raise InvalidField(key, f"{key} needs both {first_name} and {second_name}{alternative}")
