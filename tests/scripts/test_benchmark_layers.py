@@ -1,24 +1,15 @@
 """`scripts/benchmark_layers.py` charges every profiled op to the model part that runs it."""
 
-import importlib.util
-import os
-import subprocess
-import sys
-
 import pytest
+from script_modules import load_script, run_script
 from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_SCRIPT = os.path.join(REPO_ROOT, "scripts", "benchmark_layers.py")
 _LAYERS = {"block1_conv1", "conv8_2", "mscf", "objectness_fusion1", "fgrm1", "class_head1"}
 
 
 @pytest.fixture(scope="module")
 def benchmark():
-    spec = importlib.util.spec_from_file_location("efgrnet_benchmark_layers", _SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmark_layers")
 
 
 @pytest.mark.parametrize(
@@ -78,22 +69,13 @@ def test_each_op_keeps_its_shortest_round(benchmark):
 
 @pytest.mark.slow
 def test_a_tiny_run_profiles_both_variants_and_sums_their_parts():
-    completed = subprocess.run(
-        [
-            sys.executable,
-            _SCRIPT,
-            "--sizes=128",
-            "--width_multiplier=0.0625",
-            "--precisions=float32",
-            "--rounds=1",
-            "--top=0",
-        ],
-        cwd=REPO_ROOT,
-        env=dict(os.environ, PYTHONPATH=REPO_ROOT, TF_CPP_MIN_LOG_LEVEL="2"),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    completed = run_script(
+        "benchmark_layers",
+        "--sizes=128",
+        "--width_multiplier=0.0625",
+        "--precisions=float32",
+        "--rounds=1",
+        "--top=0",
     )
 
     out = completed.stdout

@@ -1,13 +1,10 @@
 """`scripts/benchmark_train_step.py` times a config's training step in each precision."""
 
-import os
 import re
-import subprocess
-import sys
 
 import pytest
+from script_modules import run_script
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _TINY = [
     "--config=configs/shapes_vgg16_128.yaml",
     "--override=model.width_multiplier=0.0625",
@@ -17,15 +14,7 @@ _TINY = [
 
 
 def _run(*args):
-    return subprocess.run(
-        [sys.executable, "scripts/benchmark_train_step.py", *_TINY, *args],
-        cwd=REPO_ROOT,
-        env=dict(os.environ, PYTHONPATH=REPO_ROOT, TF_CPP_MIN_LOG_LEVEL="2"),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    return run_script("benchmark_train_step", *_TINY, *args)
 
 
 @pytest.mark.slow
