@@ -204,7 +204,10 @@ def define_flags():
     flags.DEFINE_float("width_multiplier", 1.0, "model.width_multiplier.")
     flags.DEFINE_integer("num_classes", 21, "model.num_classes (with background).")
     flags.DEFINE_enum(
-        "deform_conv_implementation", "auto", ["auto", "custom_op", "pure_tf"], "Deformable conv."
+        "deform_conv_implementation",
+        "auto",
+        ["auto", "custom_op", "pure_tf", "crop_and_resize"],
+        "Deformable conv.",
     )
     flags.DEFINE_integer("rounds", 5, "Timed forward passes, then as many profiled ones.")
     flags.DEFINE_integer(

@@ -44,7 +44,10 @@ flags.DEFINE_integer("throughput_batch", 8, "Batch size of the throughput measur
 flags.DEFINE_integer("rounds", 5, "Timed rounds (the best one counts).")
 flags.DEFINE_integer("matmul_size", 4096, "Side of the square matmul giving the peak.")
 flags.DEFINE_enum(
-    "deform_conv_implementation", "auto", ["auto", "custom_op", "pure_tf"], "Deformable conv."
+    "deform_conv_implementation",
+    "auto",
+    ["auto", "custom_op", "pure_tf", "crop_and_resize"],
+    "Deformable conv.",
 )
 flags.DEFINE_bool("mixed_precision", False, "mixed_float16 policy.")
 flags.DEFINE_bool("jit_compile", False, "XLA-compile the forward pass.")

@@ -1,16 +1,16 @@
 """Float32 against bfloat16 (`model.precision: mixed_bfloat16`), all measured in this process.
 
-For each input size and batch: the EFGRNet forward with the custom-op and the pure-TF
-deformable conv, the SSD baseline's forward, and the SavedModel `serving_default` path (uint8
-images of `--serving_image_hw`, preprocessing, forward, decoding and NMS; the export's pure-TF
-deformable conv), each in float32 and in mixed_bfloat16, with random weights. With `--xla` the
-pure-TF forward, the SSD forward and `serving_default` are also measured XLA-compiled
-(`jit_compile=True`; the export of `efgrnet-export --jit_compile`), the same weights as their
-plain rows; the custom op has no XLA kernel. Timed calls are interleaved round by round and
-each keeps its fastest round, so load from other processes hits all rows alike. It prints the
-table, the bfloat16 / float32, EFGRNet / SSD and XLA / plain ratios, and the targets of issue
-14. On a CPU without AMX-BF16 or AVX512-BF16 (and without a GPU) it says so and measures
-float32 only: bfloat16 there is emulated and slower than float32.
+For each input size and batch: the EFGRNet forward with each deformable conv (custom op, pure
+TF, crop_and_resize), the SSD baseline's forward, and the SavedModel `serving_default` path
+(uint8 images of `--serving_image_hw`, preprocessing, forward, decoding and NMS; the export's
+default crop_and_resize deformable conv), each in float32 and in mixed_bfloat16, with random
+weights. With `--xla` the pure-TF forward, the SSD forward and `serving_default` are also
+measured XLA-compiled (`jit_compile=True`; the export of `efgrnet-export --jit_compile`, whose
+deformable conv is pure TF); the custom op and crop_and_resize have no XLA kernel. Timed calls
+are interleaved round by round and each keeps its fastest round, so load from other processes
+hits all rows alike. It prints the table, the bfloat16 / float32, EFGRNet / SSD and XLA / plain
+ratios, and the targets of issue 14. On a CPU without AMX-BF16 or AVX512-BF16 (and without a
+GPU) it says so and measures float32 only: bfloat16 there is emulated and slower than float32.
 
     python scripts/benchmark_precision.py                       # VGG16 320, batch 1 and 8
     python scripts/benchmark_precision.py --sizes=320,512 --rounds=3 --xla   # docs/performance.md
@@ -40,11 +40,13 @@ F32, BF16 = "float32", "mixed_bfloat16"
 PRECISIONS = (F32, BF16)
 CUSTOM_OP = "efgrnet custom_op"
 PURE_TF = "efgrnet pure_tf"
+CROP_AND_RESIZE = "efgrnet crop_and_resize"
 SSD = "ssd"
 # (row name, model fields): the models whose forward passes are compared in each precision.
 FORWARDS = (
     (CUSTOM_OP, {"deform_conv_implementation": "custom_op"}),
     (PURE_TF, {"deform_conv_implementation": "pure_tf"}),
+    (CROP_AND_RESIZE, {"deform_conv_implementation": "crop_and_resize"}),
     (SSD, {"feature_enrichment": False, "cascade": False}),
 )
 # Rows that `--xla` measures XLA-compiled too, as `f"{row}{XLA}"` (stock ops only).
@@ -133,11 +135,13 @@ def benchmark_size(size, precisions, args, workdir):
                     calls[precision, row + XLA * jit, batch] = _forward_call(forward, size, batch)
         if args.skip_serving:
             continue
-        cfg = _config(size, precision, dict(FORWARDS)[PURE_TF], args)
         for jit in jit_choices:
+            # The exporter's deformable conv: crop_and_resize, pure TF under XLA.
+            row = PURE_TF if jit else CROP_AND_RESIZE
+            cfg = _config(size, precision, dict(FORWARDS)[row], args)
             export_dir = os.path.join(workdir, f"{precision}_{size}{'_xla' * jit}")
             serving = _serving_calls(
-                models[PURE_TF], cfg, export_dir, args.batches, args.serving_image_hw, jit
+                models[row], cfg, export_dir, args.batches, args.serving_image_hw, jit
             )
             for batch, call in serving.items():
                 calls[precision, SERVING + XLA * jit, batch] = call
@@ -155,7 +159,10 @@ def _print_size(size, best, precisions, args):
     rows = [row for row, _ in FORWARDS] + ([] if args.skip_serving else [SERVING])
     if args.xla:
         rows = [
-            variant for row in rows for variant in (row, row + XLA) if variant != CUSTOM_OP + XLA
+            variant
+            for row in rows
+            for variant in (row, row + XLA)
+            if variant not in (CUSTOM_OP + XLA, CROP_AND_RESIZE + XLA)
         ]
     header = f"{'size ' + str(size):<22}" + "".join(
         f"{f'{p} b{b} ms':>22}" for p in precisions for b in args.batches

@@ -18,7 +18,7 @@ tf.config.set_logical_device_configuration(
 )
 
 
-@pytest.fixture(params=("pure_tf", "custom_op"))
+@pytest.fixture(params=("pure_tf", "crop_and_resize", "custom_op"))
 def implementation(request):
     """Each implementation; the custom op must be built (`pip install -e .`) for its cases."""
     if request.param == "custom_op":

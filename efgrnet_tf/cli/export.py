@@ -25,10 +25,12 @@ _VERSION = flags.DEFINE_integer(
 )
 _DEFORM_CONV_IMPLEMENTATION = flags.DEFINE_enum(
     "deform_conv_implementation",
-    "pure_tf",
+    None,
     list(DEFORM_CONV_IMPLEMENTATIONS),
-    "pure_tf: stock TF ops only (any TF Serving). custom_op: the compiled EfgrnetDeformConv2D "
-    "op; only a TF Serving build that links _deform_conv_ops.so can serve it.",
+    "crop_and_resize (default) and pure_tf: stock TF ops only (any TF Serving); "
+    "crop_and_resize samples faster, pure_tf also compiles under XLA (the default with "
+    "--jit_compile). custom_op: the compiled EfgrnetDeformConv2D op; only a TF Serving build "
+    "that links _deform_conv_ops.so can serve it.",
 )
 _JIT_COMPILE = flags.DEFINE_bool(
     "jit_compile",

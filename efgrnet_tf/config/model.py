@@ -40,7 +40,7 @@ class ModelConfig:
     fgrm_dilations: tuple[int, ...] = (5, 4, 3, 2)
     # Output channels of the FGRM deformable conv (scaled by `width_multiplier`).
     fgrm_channels: int = 256
-    deform_conv_implementation: Literal["auto", "custom_op", "pure_tf"] = "auto"
+    deform_conv_implementation: Literal["auto", "custom_op", "pure_tf", "crop_and_resize"] = "auto"
     # Keras dtype policy the model is built under. Both mixed policies keep float32 variables,
     # head outputs, losses, box decoding and NMS, and compute the convs in bfloat16 (fast on
     # CPUs with AMX or AVX512-BF16; no loss scaling) or float16 (GPUs; loss scaling when

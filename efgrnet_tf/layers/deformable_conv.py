@@ -32,8 +32,9 @@ class DeformableConv2D(keras.layers.Layer):
         deformable_groups: G, a divisor of C; channel c follows the offsets of group
             `c // (C / G)`.
         use_bias: add a `[filters]` bias after the convolution.
-        implementation: `"auto"`, `"custom_op"` or `"pure_tf"`, see `deform_conv2d`. The layer
-            reports `supports_jit` (XLA) only when this resolves to `"pure_tf"`.
+        implementation: `"auto"`, `"custom_op"`, `"pure_tf"` or `"crop_and_resize"`, see
+            `deform_conv2d`. The layer reports `supports_jit` (XLA) only when this resolves
+            to `"pure_tf"`.
         kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
         kernel_constraint, bias_constraint: as in `keras.layers.Conv2D`; the kernel is
             `[kh, kw, C, filters]` (HWIO).

@@ -14,7 +14,9 @@ from absl import logging
 from efgrnet_tf.ops import custom_op_library
 from efgrnet_tf.ops.deform_conv_pure_tf import deform_conv2d_pure_tf
 
-IMPLEMENTATIONS = ("auto", "custom_op", "pure_tf")
+IMPLEMENTATIONS = ("auto", "custom_op", "pure_tf", "crop_and_resize")
+# The implementations made of stock TensorFlow ops, and the sampler of the twin each runs.
+STOCK_TF_SAMPLERS = {"pure_tf": "gather", "crop_and_resize": "crop_and_resize"}
 
 
 def deform_conv_output_size(size, kernel, stride=1, padding=0, dilation=1):
@@ -60,7 +62,8 @@ def deform_conv2d(
     with torchvision's backward conventions: at integer coordinates the corners are `floor(y)`
     and `floor(y) + 1`, and at exactly `y == -1` (or `x == -1`) the offset gradient is the
     one-sided derivative from inside the image although the value there is 0. Graphs meant for
-    export should use `"pure_tf"`: a SavedModel holding the custom op needs our library loaded.
+    export should use stock ops (`"crop_and_resize"`, or `"pure_tf"` for XLA and LiteRT): a
+    SavedModel holding the custom op needs our library loaded.
 
     Args:
         inputs: `[N, H, W, C]` float tensor (NHWC); C must be known statically.
@@ -72,8 +75,11 @@ def deform_conv2d(
         deformable_groups: G, a positive divisor of C.
         mask: optional `[N, Ho, Wo, G * kh * kw]` modulation (DCNv2), same dtype.
         implementation: `"custom_op"` (the compiled op; an error when its library did not load),
-            `"pure_tf"` (stock ops: any device, XLA, SavedModels without our library) or
-            `"auto"` (the custom op when its library loaded, else pure TF; logged once).
+            `"pure_tf"` (stock ops: any device, XLA, LiteRT, SavedModels without our library),
+            `"crop_and_resize"` (stock ops sampling by `tf.image.crop_and_resize`: CPU and GPU,
+            not XLA or LiteRT; faster than `"pure_tf"` in inference, slower in training, whose
+            backward recomputes pure TF's samples) or `"auto"` (the custom op when its
+            library loaded, else pure TF; logged once).
 
     Returns:
         `[N, Ho, Wo, O]` tensor of the dtype of `inputs`, with
@@ -99,9 +105,17 @@ def deform_conv2d(
         mask = tf.convert_to_tensor(mask)
     _check_shapes(inputs, offsets, kernel, mask, strides, padding, dilations, deformable_groups)
 
-    if implementation == "pure_tf":
+    if implementation in STOCK_TF_SAMPLERS:
         return deform_conv2d_pure_tf(
-            inputs, offsets, kernel, mask, strides, padding, dilations, deformable_groups
+            inputs,
+            offsets,
+            kernel,
+            mask,
+            strides,
+            padding,
+            dilations,
+            deformable_groups,
+            sampler=STOCK_TF_SAMPLERS[implementation],
         )
     library = custom_op_library.load_deform_conv_library()
     if library is None:
@@ -142,14 +156,15 @@ def resolve_implementation(implementation):
     """The kernel that `implementation` selects in this process.
 
     Args:
-        implementation: `"auto"`, `"custom_op"` or `"pure_tf"`.
+        implementation: one of `IMPLEMENTATIONS`.
 
     Returns:
-        `"custom_op"` or `"pure_tf"`; `"auto"` is the custom op when its library loaded.
-        Only `"pure_tf"` compiles under XLA (the op library has no XLA kernel).
+        `implementation` itself, except `"auto"`: the custom op when its library loaded, else
+        `"pure_tf"`. Only `"pure_tf"` compiles under XLA (neither the op library nor
+        `crop_and_resize` has an XLA kernel).
 
     Raises:
-        ValueError: `implementation` is none of the three names.
+        ValueError: `implementation` is none of `IMPLEMENTATIONS`.
     """
     if implementation not in IMPLEMENTATIONS:
         raise ValueError(

@@ -25,8 +25,37 @@ from efgrnet_tf.serving.labels import (
     write_label_map_pbtxt,
     write_labels_file,
 )
+from efgrnet_tf.user_errors import UserInputError
 
-DEFORM_CONV_IMPLEMENTATIONS = ("pure_tf", "custom_op")
+DEFORM_CONV_IMPLEMENTATIONS = ("crop_and_resize", "pure_tf", "custom_op")
+
+
+class ExportOptionsError(UserInputError, ValueError):
+    """The export's deformable-conv implementation cannot be used as asked (named)."""
+
+
+def export_implementation(deform_conv_implementation: str | None, jit_compile: bool) -> str:
+    """The deformable conv of an export: as asked, or by default the fastest stock-op one.
+
+    The default is `crop_and_resize` (stock ops, the fastest in inference), or `pure_tf` under
+    `jit_compile`, the one stock-op implementation XLA compiles.
+
+    Raises:
+      ExportOptionsError: an unknown name, or one without an XLA kernel under `jit_compile`.
+    """
+    if deform_conv_implementation is None:
+        return "pure_tf" if jit_compile else "crop_and_resize"
+    if deform_conv_implementation not in DEFORM_CONV_IMPLEMENTATIONS:
+        raise ExportOptionsError(
+            f"deform_conv_implementation must be one of {DEFORM_CONV_IMPLEMENTATIONS}, got "
+            f"{deform_conv_implementation!r}"
+        )
+    if jit_compile and deform_conv_implementation != "pure_tf":
+        raise ExportOptionsError(
+            f"deform_conv_implementation={deform_conv_implementation!r} has no XLA kernel; "
+            "with jit_compile use 'pure_tf'"
+        )
+    return deform_conv_implementation
 
 
 def next_version(export_base_dir: str | os.PathLike) -> int:
@@ -63,15 +92,14 @@ def version_dir(export_base_dir: str | os.PathLike, version: int | None) -> str:
 def config_for_export(cfg: ExperimentConfig, deform_conv_implementation: str) -> ExperimentConfig:
     """`cfg` with the deformable-conv kernel of the export.
 
-    `pure_tf` (the default of the exporter) gives a graph of stock TensorFlow ops only, which
-    stock TF Serving loads. `custom_op` puts the compiled `EfgrnetDeformConv2D` op in the graph;
-    only a TF Serving build that links `_deform_conv_ops.so` can load that export.
+    `crop_and_resize` and `pure_tf` give a graph of stock TensorFlow ops only, which stock TF
+    Serving loads. `custom_op` puts the compiled `EfgrnetDeformConv2D` op in the graph; only a
+    TF Serving build that links `_deform_conv_ops.so` can load that export.
+
+    Raises:
+      ExportOptionsError: `deform_conv_implementation` is none of `DEFORM_CONV_IMPLEMENTATIONS`.
     """
-    if deform_conv_implementation not in DEFORM_CONV_IMPLEMENTATIONS:
-        raise ValueError(
-            f"deform_conv_implementation must be one of {DEFORM_CONV_IMPLEMENTATIONS}, got "
-            f"{deform_conv_implementation!r}"
-        )
+    export_implementation(deform_conv_implementation, jit_compile=False)
     model_cfg = dataclasses.replace(
         cfg.model, deform_conv_implementation=deform_conv_implementation
     )
@@ -84,7 +112,7 @@ def export_saved_model(
     export_base_dir: str | os.PathLike,
     *,
     version: int | None = None,
-    deform_conv_implementation: str = "pure_tf",
+    deform_conv_implementation: str | None = None,
     jit_compile: bool = False,
 ) -> str:
     """Builds the model of `cfg`, restores `checkpoint` and saves it as `BASE/<version>/`.
@@ -100,16 +128,19 @@ def export_saved_model(
         used; only the model's weights are read.
       export_base_dir: BASE, the folder TF Serving is pointed at; created when missing.
       version: the version number; None picks `next_version(BASE)`.
-      deform_conv_implementation: `pure_tf` or `custom_op`, see `config_for_export`.
+      deform_conv_implementation: one of `DEFORM_CONV_IMPLEMENTATIONS` (see
+        `config_for_export`); None: `export_implementation`'s default.
       jit_compile: XLA-compile the model's forward pass in the serving functions.
     Returns:
       The path of the new version folder.
     Raises:
       FileExistsError: the version folder exists (checked before anything is built).
+      ExportOptionsError: see `export_implementation`.
       CheckpointError: no checkpoint at `checkpoint`, or one that does not fit the model.
     """
+    implementation = export_implementation(deform_conv_implementation, jit_compile)
     target = version_dir(export_base_dir, version)
-    export_cfg = config_for_export(cfg, deform_conv_implementation)
+    export_cfg = config_for_export(cfg, implementation)
     label_map = label_map_of(export_cfg)
     model = build_model(export_cfg)
     restore_model_weights(model, checkpoint)

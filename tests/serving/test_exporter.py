@@ -14,7 +14,9 @@ from stock_tf_probe import graph_op_types
 from tensorflow.core.protobuf import saved_model_pb2
 
 from efgrnet_tf.serving.exporter import (
+    ExportOptionsError,
     config_for_export,
+    export_implementation,
     export_saved_model,
     next_version,
     version_dir,
@@ -48,13 +50,20 @@ def test_export_refuses_to_overwrite_before_building_anything(small_cfg, tmp_pat
     assert os.listdir(tmp_path) == ["1"]
 
 
-def test_export_uses_the_pure_tf_kernel_unless_told_otherwise(small_cfg):
-    assert config_for_export(small_cfg, "pure_tf").model.deform_conv_implementation == "pure_tf"
-    assert config_for_export(small_cfg, "custom_op").model.deform_conv_implementation == (
-        "custom_op"
-    )
-    with pytest.raises(ValueError, match="deform_conv_implementation"):
+def test_export_uses_a_stock_tf_kernel_unless_told_otherwise(small_cfg):
+    assert export_implementation(None, jit_compile=False) == "crop_and_resize"
+    assert export_implementation(None, jit_compile=True) == "pure_tf"
+    for name in ("crop_and_resize", "pure_tf", "custom_op"):
+        assert export_implementation(name, jit_compile=False) == name
+        assert config_for_export(small_cfg, name).model.deform_conv_implementation == name
+    with pytest.raises(ExportOptionsError, match="deform_conv_implementation"):
         config_for_export(small_cfg, "auto")
+
+
+@pytest.mark.parametrize("implementation", ["crop_and_resize", "custom_op"])
+def test_export_refuses_a_kernel_without_xla_under_jit_compile(implementation):
+    with pytest.raises(ExportOptionsError, match=f"{implementation}' has no XLA kernel"):
+        export_implementation(implementation, jit_compile=True)
 
 
 @pytest.mark.slow
@@ -138,6 +147,9 @@ def test_jit_compiled_export_detects_like_the_plain_one(
 ):
     path = export_saved_model(small_cfg, trained_model[1], tmp_path, jit_compile=True)
     assert xla_function_names(path) and not xla_function_names(export_dir)
+    # The default export samples with CropAndResize, which XLA cannot compile; this one gathers.
+    assert "CropAndResize" in graph_op_types(export_dir)
+    assert "CropAndResize" not in graph_op_types(path)
     image = test_images[1][0][None]
     jitted = tf.saved_model.load(path).signatures["serving_default"](images=image)
     plain = loaded_export.signatures["serving_default"](images=image)
