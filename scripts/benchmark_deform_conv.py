@@ -2,14 +2,15 @@
 `--image_size`) model.
 
 For each shape (batch 4, 3x3 kernel, 256 output channels, padding = dilation, stride 1, offsets
-uniform in [-2, 2]) it prints the median time of the compiled op (`custom_op`), the pure-TF
-twin in eager mode and under `jit_compile=True`, and `tf.nn.conv2d` of the same shape and
-dilation, forward and forward+backward (gradients with respect to every input), with the ratio
-to conv2d, the forward's achieved GFLOP/s (2 x batch x Ho x Wo x 9 x C x O, the FLOPs of the
-conv of the same shape) and the speed-up of the custom op over each other implementation. The
-custom op runs the CPU engine variant `EFGRNET_CPU_ENGINE` names (default: the fastest the CPU
-supports; custom_ops/README.md). The targets of issue 2 on the 2-core CPU: custom op forward
-<= 2x conv2d, forward+backward <= 3x conv2d, and >= 5x faster than pure TF forward+backward.
+uniform in [-2, 2]) it prints the median time of the compiled op (`custom_op`), the pure-TF twin
+in eager mode and under `jit_compile=True`, the `crop_and_resize` twin (eager), and
+`tf.nn.conv2d` of the same shape and dilation, forward and forward+backward (gradients with
+respect to every input), with the ratio to conv2d, the forward's achieved GFLOP/s (2 x batch x
+Ho x Wo x 9 x C x O, the FLOPs of the conv of the same shape) and the speed-up of the custom op
+over each other implementation. The custom op runs the CPU engine variant `EFGRNET_CPU_ENGINE`
+names (default: the fastest the CPU supports; custom_ops/README.md). The targets of issue 2 on
+the 2-core CPU: custom op forward <= 2x conv2d, forward+backward <= 3x conv2d, and >= 5x faster
+than pure TF forward+backward.
 
     python scripts/benchmark_deform_conv.py                 # CPU, then GPU when there is one
     python scripts/benchmark_deform_conv.py --device cpu --runs 9
@@ -99,6 +100,7 @@ def _implementations(dilation):
         implementations["custom_op"] = (deform("custom_op"), True, False)
     implementations["pure_tf eager"] = (deform("pure_tf"), True, False)
     implementations["pure_tf xla"] = (deform("pure_tf"), True, True)
+    implementations["crop_and_resize"] = (deform("crop_and_resize"), True, False)
     return implementations
 
 
