@@ -52,7 +52,9 @@ def define_precision_flag(flag_values: flags.FlagValues = flags.FLAGS) -> None:
         None,
         list(PRECISIONS),
         "Dtype policy of the model built from the config (mixed_bfloat16: fast on CPUs with AMX "
-        "or AVX512-BF16); an export keeps the precision it was exported in. Default: "
+        "or AVX512-BF16; bfloat16, for evaluate, export and predict only: the same outputs with "
+        "the weights stored in bfloat16, faster still); an export keeps the precision it was "
+        "exported in. Default: "
         "model.precision (scripts/demo.py: mixed_bfloat16 where the CPU has AMX-BF16 or "
         "AVX512-BF16, else float32).",
         flag_values=flag_values,

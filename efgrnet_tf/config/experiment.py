@@ -32,10 +32,10 @@ class ExperimentConfig:
         # `train.mixed_precision` predates `model.precision`; both are kept equal so that the
         # trainer's loss scaling and a run folder's recorded config say the same thing.
         precision = self.model.precision
-        if self.train.mixed_precision and precision == "mixed_bfloat16":
+        if self.train.mixed_precision and precision in ("mixed_bfloat16", "bfloat16"):
             raise ValueError(
                 "train.mixed_precision (mixed_float16) contradicts model.precision "
-                "mixed_bfloat16; set only model.precision"
+                f"{precision}; set only model.precision"
             )
         if self.train.mixed_precision:
             precision = "mixed_float16"

@@ -124,8 +124,11 @@ def model_weights_by_path(model: keras.Model) -> dict[str, keras.Variable]:
 def restore_model_weights(model: keras.Model, checkpoint: str) -> str:
     """Loads only the model's weights from a training checkpoint (evaluation, export).
 
+    Each value is cast to its variable's dtype: checkpoints hold float32 weights, which the
+    inference precision `bfloat16` keeps rounded to bfloat16.
+
     Args:
-      model: a model built from the same config as the one trained.
+      model: a model built from the same config as the one trained (in any precision).
       checkpoint: a checkpoint path (`.../ckpt-1234`) or a folder whose newest checkpoint is used.
     Returns:
       The checkpoint path that was read.
@@ -139,6 +142,8 @@ def restore_model_weights(model: keras.Model, checkpoint: str) -> str:
         raise CheckpointError(
             f"{path} does not fit the model of this config: {differences.describe()}"
         )
-    reader = tf.train.Checkpoint(model_weights=model_weights_by_path(model))
-    reader.restore(path).expect_partial().assert_existing_objects_matched()
+    reader = tf.train.load_checkpoint(path)
+    for variable_path, variable in model_weights_by_path(model).items():
+        value = reader.get_tensor(checkpoint_key(variable_path))
+        variable.assign(tf.cast(value, variable.dtype))
     return path

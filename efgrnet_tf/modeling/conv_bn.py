@@ -11,6 +11,8 @@ import dataclasses
 
 import keras
 
+from efgrnet_tf.modeling.precision import batch_norm_dtype_policy
+
 
 @dataclasses.dataclass(frozen=True)
 class BatchNormSettings:
@@ -50,13 +52,14 @@ class BatchNormSettings:
         return dataclasses.asdict(self)
 
     def layer(self, name, dtype=None):
-        """A `keras.layers.BatchNormalization` with these settings."""
+        """A `keras.layers.BatchNormalization` with these settings; `dtype` None: the global
+        policy's, with float32 variables under `bfloat16` (`batch_norm_dtype_policy`)."""
         return keras.layers.BatchNormalization(
             momentum=self.momentum,
             epsilon=self.epsilon,
             synchronized=self.synchronized,
             name=name,
-            dtype=dtype,
+            dtype=batch_norm_dtype_policy(dtype),
         )
 
 

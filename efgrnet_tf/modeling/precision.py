@@ -3,7 +3,10 @@ and whether this CPU computes bfloat16 natively.
 
 Keras mixed precision keeps variables in float32 and computes each layer in the policy's
 compute dtype; `build_model` adds float32 casts before its head outputs, so losses, box
-decoding and NMS see float32 under every policy.
+decoding and NMS see float32 under every policy. `bfloat16` is for inference only: the weights
+are stored in bfloat16 (rounded once when a checkpoint is loaded, as mixed_bfloat16 rounds them
+on every call), except the BatchNorm statistics and the heads' final convs, which stay float32;
+outputs equal mixed_bfloat16's.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from collections.abc import Iterator
 
 import keras
 
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+PRECISIONS = ("float32", "mixed_bfloat16", "bfloat16", "mixed_float16")
+# Precisions for inference only (evaluate, export, predict), with the one to train in instead:
+# weights stored in bfloat16 would lose the optimizer's small updates.
+INFERENCE_ONLY_PRECISIONS = {"bfloat16": "mixed_bfloat16"}
 # /proc/cpuinfo flags of the x86 instructions that compute bfloat16 dot products natively:
 # AMX tiles (Sapphire Rapids and later) and AVX512-BF16 (Cooper Lake and later).
 BFLOAT16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
@@ -35,6 +41,15 @@ def dtype_policy_scope(precision: str) -> Iterator[None]:
         yield
     finally:
         keras.mixed_precision.set_global_policy(previous)
+
+
+def batch_norm_dtype_policy(dtype=None):
+    """`dtype` (a dtype policy, its name, or None: the global one) for a BatchNormalization:
+    `mixed_bfloat16` in place of `bfloat16`, so statistics, gamma and beta stay float32."""
+    policy = (
+        keras.mixed_precision.global_policy() if dtype is None else keras.dtype_policies.get(dtype)
+    )
+    return "mixed_bfloat16" if policy.name == "bfloat16" else dtype
 
 
 def cpu_bfloat16_flags(cpuinfo_path: str | os.PathLike = "/proc/cpuinfo") -> tuple[str, ...]:

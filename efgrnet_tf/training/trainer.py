@@ -16,6 +16,7 @@ import tensorflow as tf
 from absl import logging
 
 from efgrnet_tf.config.experiment import ExperimentConfig
+from efgrnet_tf.modeling.precision import INFERENCE_ONLY_PRECISIONS
 from efgrnet_tf.training.checkpointing import TrainingCheckpoint
 from efgrnet_tf.training.components import TrainingComponents
 from efgrnet_tf.training.init_checkpoint import initialize_from_checkpoint
@@ -25,6 +26,7 @@ from efgrnet_tf.training.run_folder import check_restart, record_config
 from efgrnet_tf.training.schedule import schedule_from_config
 from efgrnet_tf.training.strategy import is_chief, worker_id
 from efgrnet_tf.training.summaries import TrainingReporter
+from efgrnet_tf.user_errors import UserInputError
 
 
 class NonFiniteLossError(RuntimeError):
@@ -75,7 +77,14 @@ class Trainer:
         self.steps_per_epoch = steps_per_epoch(cfg, components.num_train_examples)
         self.total_steps = train_cfg.epochs * self.steps_per_epoch
 
-        keras.mixed_precision.set_global_policy(cfg.model.precision)
+        precision = cfg.model.precision
+        if precision in INFERENCE_ONLY_PRECISIONS:
+            raise UserInputError(
+                f"model.precision={precision} stores the weights in {precision} and is for "
+                f"evaluate, export and predict only; train in "
+                f"{INFERENCE_ONLY_PRECISIONS[precision]}"
+            )
+        keras.mixed_precision.set_global_policy(precision)
         keras.utils.set_random_seed(train_cfg.seed)
         if train_cfg.deterministic_ops:
             tf.config.experimental.enable_op_determinism()

@@ -2,7 +2,8 @@
 
 The comparison is in one process: the float32 metrics are those the `trained_ci_run` fixture
 measured with the same evaluator on the same split, the bfloat16 model is built with
-`model.precision: mixed_bfloat16` and restored from the same checkpoint.
+`model.precision: bfloat16` (weights rounded to bfloat16 at load; outputs equal to
+mixed_bfloat16's, tests/modeling/test_precision.py) and restored from the same checkpoint.
 """
 
 import dataclasses
@@ -21,10 +22,11 @@ AP_TOLERANCE = 0.01
 @pytest.fixture(scope="module")
 def bfloat16_metrics(trained_ci_run):
     cfg = trained_ci_run.cfg
-    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, precision="mixed_bfloat16"))
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, precision="bfloat16"))
     model = efgrnet_tf.build_model(cfg)
     restore_model_weights(model, trained_ci_run.model_dir)
     assert model.get_layer("block1_conv1").compute_dtype == "bfloat16"
+    assert model.get_layer("block1_conv1").kernel.dtype == "bfloat16"
     return evaluate_model(model, cfg)
 
 

@@ -7,7 +7,12 @@ import tensorflow as tf
 
 import efgrnet_tf
 from efgrnet_tf.config import ConfigError, config_from_dict
+from efgrnet_tf.modeling.checkpoint_io import model_weights_by_path, restore_model_weights
 from efgrnet_tf.modeling.precision import cpu_bfloat16_flags, dtype_policy_scope
+from efgrnet_tf.training.components import efgrnet_components
+from efgrnet_tf.training.strategy import create_strategy
+from efgrnet_tf.training.trainer import Trainer
+from efgrnet_tf.user_errors import UserInputError
 
 TINY = {"image_size": 128, "num_classes": 3, "width_multiplier": 0.0625}
 
@@ -56,7 +61,60 @@ def test_train_mixed_precision_is_the_mixed_float16_precision():
 
 def test_unknown_precision_is_a_config_error_naming_the_field():
     with pytest.raises(ConfigError, match=r"model\.precision"):
-        config_from_dict({"model": {"precision": "bfloat16"}})
+        config_from_dict({"model": {"precision": "bf16"}})
+
+
+def _weights_checkpoint(model, prefix):
+    """Writes `model`'s weights as training does (`model_weights/<path>`); returns the path."""
+    return tf.train.Checkpoint(model_weights=model_weights_by_path(model)).write(prefix)
+
+
+def _randomized(model, seed):
+    """Gives every weight random values, BatchNorm statistics included (the initial ones are
+    exact in bfloat16 and would hide a rounding of the statistics)."""
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        value = rng.uniform(0.5, 1.5, variable.shape) * rng.choice([-1, 1], variable.shape)
+        if "variance" in variable.path:
+            value = np.abs(value)
+        variable.assign(value.astype(np.float32) * (0.05 if "kernel" in variable.path else 1.0))
+
+
+@pytest.mark.parametrize("vgg_batch_norm", [False, True])
+def test_bfloat16_stores_weights_in_bfloat16_and_computes_like_mixed_bfloat16(
+    tmp_path, vgg_batch_norm
+):
+    model_cfg = {**TINY, "vgg_batch_norm": vgg_batch_norm}
+    mixed = efgrnet_tf.build_model(
+        config_from_dict({"model": {**model_cfg, "precision": "mixed_bfloat16"}})
+    )
+    _randomized(mixed, seed=0)
+    checkpoint = _weights_checkpoint(mixed, str(tmp_path / "ckpt"))
+    model = efgrnet_tf.build_model(
+        config_from_dict({"model": {**model_cfg, "precision": "bfloat16"}})
+    )
+
+    restore_model_weights(model, checkpoint)
+
+    dtypes = {v.path: v.dtype for v in model.weights}
+    assert dtypes["block1_conv1/kernel"] == "bfloat16"
+    statistics = [p for p in dtypes if "moving_" in p or "gamma" in p or "beta" in p]
+    assert statistics and all(dtypes[p] == "float32" for p in statistics)
+    predicts = [p for p in dtypes if "/predict/" in p]
+    assert predicts and all(dtypes[p] == "float32" for p in predicts)
+    images = np.random.default_rng(1).normal(0, 50, (2, 128, 128, 3)).astype(np.float32)
+    expected = mixed(images, training=False)
+    outputs = model(images, training=False)
+    for name, value in outputs.items():
+        assert value.dtype == tf.float32
+        np.testing.assert_array_equal(value.numpy(), expected[name].numpy(), err_msg=name)
+
+
+def test_training_in_bfloat16_is_refused_naming_the_precision_to_use(tmp_path):
+    cfg = config_from_dict({"model": {**TINY, "num_classes": 5, "precision": "bfloat16"}})
+    with pytest.raises(UserInputError, match=r"precision=bfloat16 .* train in mixed_bfloat16"):
+        Trainer(cfg, str(tmp_path), create_strategy("default"), efgrnet_components(cfg))
+    assert not any(tmp_path.iterdir())
 
 
 def test_cpu_bfloat16_flags_reads_the_cpuinfo_flags(tmp_path):

@@ -1,5 +1,5 @@
-"""A `--precision=mixed_bfloat16` export: its `model_info` says so, and plain TensorFlow runs
-it with the detections of the in-process bfloat16 model."""
+"""A `--precision=bfloat16` export (weights stored in bfloat16): its `model_info` says so, and
+plain TensorFlow runs it with the detections of the in-process mixed_bfloat16 model."""
 
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ SCORE_ATOL = 2e-2
 
 @pytest.fixture(scope="module")
 def bfloat16_export_dir(trained_model, tmp_path_factory):
-    """`BASE/1` of the small model exported by `scripts/export.py --precision=mixed_bfloat16`."""
+    """`BASE/1` of the small model exported by `scripts/export.py --precision=bfloat16`."""
     _, checkpoint_dir, config_path = trained_model
     base = str(tmp_path_factory.mktemp("bf16_exports") / "efgrnet")
-    return export_with_script(config_path, checkpoint_dir, base, "--precision=mixed_bfloat16")
+    return export_with_script(config_path, checkpoint_dir, base, "--precision=bfloat16")
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +44,9 @@ def model_info(export_dir: str) -> dict[str, str]:
 
 def test_model_info_records_the_precision_of_each_export(bfloat16_export_dir, export_dir):
     assert model_info(bfloat16_export_dir) == {
-        "precision": "mixed_bfloat16",
+        "precision": "bfloat16",
         "compute_dtype": "bfloat16",
-        "variable_dtype": "float32",
+        "variable_dtype": "bfloat16",
     }
     assert model_info(export_dir)["precision"] == "float32"
 
@@ -75,7 +75,7 @@ def test_bfloat16_export_runs_without_efgrnet_tf_and_matches_the_bfloat16_model(
     cfg = dataclasses.replace(
         small_cfg,
         model=dataclasses.replace(
-            small_cfg.model, precision="mixed_bfloat16", deform_conv_implementation="pure_tf"
+            small_cfg.model, precision="mixed_bfloat16", deform_conv_implementation="custom_op"
         ),
     )
     model = efgrnet_tf.build_model(cfg)
