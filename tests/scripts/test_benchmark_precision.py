@@ -31,12 +31,13 @@ def test_without_bfloat16_units_it_says_so_and_measures_float32_only(
     assert "EFGRNet / SSD, f32" in out
 
 
-def test_with_bfloat16_units_it_prints_both_precisions_and_their_ratio(
+def test_with_bfloat16_units_it_prints_the_bfloat16_precisions_and_their_ratios(
     benchmark, monkeypatch, capsys
 ):
     out = _run(benchmark, monkeypatch, capsys, ("amx_bf16",))
     assert "bfloat16 support: amx_bf16" in out
-    assert "mixed_bfloat16 b1 ms" in out and "bf16/f32 b1" in out
+    assert "mixed_bfloat16 b1 ms" in out and "bfloat16 b1 ms" in out
+    assert "mixbf16/f32 b1" in out and " bf16/f32 b1" in out
     assert "b1 bf16 / f32 forward:" in out
 
 
