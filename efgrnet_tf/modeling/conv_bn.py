@@ -11,6 +11,7 @@ import dataclasses
 
 import keras
 
+from efgrnet_tf.modeling.batch_norm import FusedTrainingBatchNormalization
 from efgrnet_tf.modeling.precision import batch_norm_dtype_policy
 
 
@@ -52,9 +53,11 @@ class BatchNormSettings:
         return dataclasses.asdict(self)
 
     def layer(self, name, dtype=None):
-        """A `keras.layers.BatchNormalization` with these settings; `dtype` None: the global
-        policy's, with float32 variables under `bfloat16` (`batch_norm_dtype_policy`)."""
-        return keras.layers.BatchNormalization(
+        """A BatchNormalization with these settings: `FusedTrainingBatchNormalization`, Keras's
+        layer with TensorFlow's fused kernel in training (same variables and results); `dtype`
+        None: the global policy's, with float32 variables under `bfloat16`
+        (`batch_norm_dtype_policy`)."""
+        return FusedTrainingBatchNormalization(
             momentum=self.momentum,
             epsilon=self.epsilon,
             synchronized=self.synchronized,
