@@ -82,6 +82,18 @@ def test_moving_statistics_average_the_biased_batch_variance():
     np.testing.assert_allclose(layer.moving_variance, expected_variance, rtol=1e-5)
 
 
+def test_xla_compiled_training_matches_keras():
+    fused, plain = _twin_layers()
+    inputs = tf.constant(_random_nhwc(12))
+    outputs = [
+        tf.function(lambda x, layer=layer: layer(x, training=True), jit_compile=True)(inputs)
+        for layer in (fused, plain)
+    ]
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(fused.moving_mean, plain.moving_mean, rtol=1e-5)
+    np.testing.assert_allclose(fused.moving_variance, plain.moving_variance, rtol=1e-5)
+
+
 @pytest.mark.parametrize("autocast", [True, False])
 def test_training_outputs_have_keras_dtype_with_or_without_autocast(autocast):
     fused, plain = _twin_layers("mixed_bfloat16", autocast=autocast)
