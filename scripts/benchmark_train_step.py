@@ -26,19 +26,26 @@ from absl import app, flags
 from efgrnet_tf.cli import config_flags
 from efgrnet_tf.data.classes import with_classes
 from efgrnet_tf.data.pipeline import build_train_dataset
-from efgrnet_tf.modeling.precision import PRECISIONS, cpu_bfloat16_flags
+from efgrnet_tf.modeling.precision import (
+    INFERENCE_ONLY_PRECISIONS,
+    PRECISIONS,
+    cpu_bfloat16_flags,
+)
 from efgrnet_tf.training.components import efgrnet_components
 from efgrnet_tf.training.optimizer import optimizer_from_config
 from efgrnet_tf.training.schedule import schedule_from_config
 
 config_flags.define_config_flags("Experiment YAML whose training step is timed.")
+TRAINABLE_PRECISIONS = tuple(p for p in PRECISIONS if p not in INFERENCE_ONLY_PRECISIONS)
 flags.DEFINE_list(
-    "precisions", ["float32", "mixed_bfloat16"], f"model.precision values, of {PRECISIONS}."
+    "precisions",
+    ["float32", "mixed_bfloat16"],
+    f"model.precision values, of {TRAINABLE_PRECISIONS}.",
 )
 flags.register_validator(
     "precisions",
-    lambda values: bool(values) and set(values) <= set(PRECISIONS),
-    f"--precisions takes values of {PRECISIONS}",
+    lambda values: bool(values) and set(values) <= set(TRAINABLE_PRECISIONS),
+    f"--precisions takes values of {TRAINABLE_PRECISIONS}",
 )
 flags.DEFINE_integer("rounds", 5, "Timed rounds (the best one counts).")
 # Steps per epoch of the learning-rate schedule; only its warm-up start matters here.
