@@ -8,7 +8,7 @@ it survives in SavedModels loaded without our op library. Two samplers compute t
   to LiteRT builtins.
 - `"crop_and_resize"`: one `tf.image.crop_and_resize` call of 1x1 crops, each centred on a
   sample, on the input padded by a ring of zeros. It has kernels for CPU and GPU, but not for
-  XLA or LiteRT. It samples 2.5-3.2x faster than the gathers (docs/performance.md), and its
+  XLA or LiteRT. Its forward is 2-3.7x faster than the gathers' (docs/performance.md), and its
   gradients are the gather sampler's. Its samples and coordinates are float32 (float64 inputs
   lose their extra precision there).
 
@@ -34,7 +34,6 @@ _LOW_PRECISION = (tf.float16, tf.bfloat16)
 # (oneDNN on CPUs with AMX/AVX512-BF16), so only the GEMM operands are rounded. float16 keeps
 # its float32 GEMM.
 _GEMM_IN_INPUT_DTYPE = (tf.bfloat16,)
-SAMPLERS = ("gather", "crop_and_resize")
 
 
 def deform_conv2d_pure_tf(
