@@ -83,6 +83,7 @@ def main(argv: Sequence[str]) -> int:
     from efgrnet_tf.evaluation.evaluator import evaluate_model
     from efgrnet_tf.training.experiment import train_experiment
     from efgrnet_tf.training.interruption import TrainingInterrupted
+    from efgrnet_tf.training.trainer import check_trainable_precision
 
     cfg = config_from_flags(
         FLAGS.config,
@@ -92,6 +93,7 @@ def main(argv: Sequence[str]) -> int:
         FLAGS.init_checkpoint,
         FLAGS.precision,
     )
+    check_trainable_precision(cfg)  # before the run folder is made
     if "://" in FLAGS.model_dir:
         logging.info("no %s: %s is not a local folder", TRAIN_LOG, FLAGS.model_dir)
     else:

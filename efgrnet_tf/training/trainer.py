@@ -29,6 +29,20 @@ from efgrnet_tf.training.summaries import TrainingReporter
 from efgrnet_tf.user_errors import UserInputError
 
 
+def check_trainable_precision(cfg: ExperimentConfig) -> None:
+    """Refuses the inference-only precisions (`bfloat16`), naming the one to train in.
+
+    Raises:
+      UserInputError: `model.precision` is one of `INFERENCE_ONLY_PRECISIONS`.
+    """
+    precision = cfg.model.precision
+    if precision in INFERENCE_ONLY_PRECISIONS:
+        raise UserInputError(
+            f"model.precision={precision} stores the weights in {precision} and is for "
+            f"evaluate, export and predict only; train in {INFERENCE_ONLY_PRECISIONS[precision]}"
+        )
+
+
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN or Inf; the run stopped without saving the bad weights."""
 
@@ -77,14 +91,8 @@ class Trainer:
         self.steps_per_epoch = steps_per_epoch(cfg, components.num_train_examples)
         self.total_steps = train_cfg.epochs * self.steps_per_epoch
 
-        precision = cfg.model.precision
-        if precision in INFERENCE_ONLY_PRECISIONS:
-            raise UserInputError(
-                f"model.precision={precision} stores the weights in {precision} and is for "
-                f"evaluate, export and predict only; train in "
-                f"{INFERENCE_ONLY_PRECISIONS[precision]}"
-            )
-        keras.mixed_precision.set_global_policy(precision)
+        check_trainable_precision(cfg)
+        keras.mixed_precision.set_global_policy(cfg.model.precision)
         keras.utils.set_random_seed(train_cfg.seed)
         if train_cfg.deterministic_ops:
             tf.config.experimental.enable_op_determinism()

@@ -182,3 +182,28 @@ def test_train_from_an_init_checkpoint_of_another_model_names_the_variables(tmp_
         result, f"train.init_checkpoint {source / 'ckpt-1'}"
     )
     assert not list((tmp_path / "run").glob("ckpt-*"))
+
+
+def test_training_in_the_inference_precision_is_one_line_and_leaves_no_run(tmp_path):
+    config = tmp_path / "exp.yaml"
+    config.write_text(TINY_MODEL)
+    run_dir = tmp_path / "run"
+    result = run_script(
+        "train", f"--config={config}", f"--model_dir={run_dir}", "--precision=bfloat16"
+    )
+    assert_one_line_error(result, "model.precision=bfloat16", "train in mixed_bfloat16")
+    assert not run_dir.exists()
+
+
+def test_xla_export_with_crop_and_resize_is_one_line_and_leaves_nothing(tmp_path, tiny_config):
+    base = tmp_path / "exports"
+    result = run_script(
+        "export",
+        f"--config={tiny_config}",
+        f"--checkpoint={tmp_path}",
+        f"--export_dir={base}",
+        "--jit_compile",
+        "--deform_conv_implementation=crop_and_resize",
+    )
+    assert_one_line_error(result, "'crop_and_resize' has no XLA kernel", "'pure_tf'")
+    assert not base.exists()
