@@ -39,6 +39,7 @@ from efgrnet_tf.config import config_from_dict
 # The per-op count behind `count_flops`, so that parts add up to the model's FLOPs.
 from efgrnet_tf.modeling.flops import op_flops
 from efgrnet_tf.modeling.precision import PRECISIONS
+from efgrnet_tf.ops.deform_conv import IMPLEMENTATIONS
 
 VARIANTS = (("efgrnet", {}), ("ssd", {"feature_enrichment": False, "cascade": False}))
 # Parts of an FGRM layer worth their own row (sub-layer scopes); the rest is "other".
@@ -206,7 +207,7 @@ def define_flags():
     flags.DEFINE_enum(
         "deform_conv_implementation",
         "auto",
-        ["auto", "custom_op", "pure_tf", "crop_and_resize"],
+        list(IMPLEMENTATIONS),
         "Deformable conv.",
     )
     flags.DEFINE_integer("rounds", 5, "Timed forward passes, then as many profiled ones.")

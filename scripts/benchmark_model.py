@@ -29,6 +29,7 @@ from absl import app, flags
 import efgrnet_tf
 from efgrnet_tf.config import config_from_dict
 from efgrnet_tf.modeling.flops import count_flops
+from efgrnet_tf.ops.deform_conv import IMPLEMENTATIONS
 
 VARIANTS = (("efgrnet", {}), ("ssd", {"feature_enrichment": False, "cascade": False}))
 
@@ -46,7 +47,7 @@ flags.DEFINE_integer("matmul_size", 4096, "Side of the square matmul giving the 
 flags.DEFINE_enum(
     "deform_conv_implementation",
     "auto",
-    ["auto", "custom_op", "pure_tf", "crop_and_resize"],
+    list(IMPLEMENTATIONS),
     "Deformable conv.",
 )
 flags.DEFINE_bool("mixed_precision", False, "mixed_float16 policy.")

@@ -32,7 +32,7 @@ from efgrnet_tf.cli import config_flags
 from efgrnet_tf.config import ExperimentConfig, load_config
 from efgrnet_tf.data.synthetic import example_seed, render_shapes_example
 from efgrnet_tf.evaluation.evaluator import evaluate_model
-from efgrnet_tf.modeling.precision import cpu_bfloat16_flags
+from efgrnet_tf.modeling.precision import cpu_bfloat16_flags, inference_precision
 from efgrnet_tf.serving.exporter import export_saved_model
 from efgrnet_tf.serving.predict_files import predict_images
 from efgrnet_tf.serving.predictor import saved_model_detector
@@ -76,10 +76,9 @@ def missed_target(metrics: dict[str, float], target: float = TARGET_AP50) -> boo
 
 
 def serving_config(cfg: ExperimentConfig) -> ExperimentConfig:
-    """`cfg` to export: mixed_bfloat16 becomes bfloat16 (its outputs, with bfloat16 weights)."""
-    if cfg.model.precision != "mixed_bfloat16":
-        return cfg
-    return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, precision="bfloat16"))
+    """`cfg` to export, in `inference_precision` of the precision it trained in."""
+    precision = inference_precision(cfg.model.precision)
+    return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, precision=precision))
 
 
 def main(argv) -> None:

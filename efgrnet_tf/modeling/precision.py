@@ -43,6 +43,14 @@ def dtype_policy_scope(precision: str) -> Iterator[None]:
         keras.mixed_precision.set_global_policy(previous)
 
 
+def inference_precision(precision: str) -> str:
+    """The precision to evaluate, export and serve a model trained in `precision`: its
+    inference-only twin where it has one (`bfloat16` for `mixed_bfloat16`, the same outputs
+    with bfloat16 weights), else `precision` itself."""
+    twins = {trained: inference for inference, trained in INFERENCE_ONLY_PRECISIONS.items()}
+    return twins.get(precision, precision)
+
+
 def batch_norm_dtype_policy(dtype=None):
     """`dtype` (a dtype policy, its name, or None: the global one) for a BatchNormalization:
     `mixed_bfloat16` in place of `bfloat16`, so statistics, gamma and beta stay float32."""

@@ -1,12 +1,16 @@
 """`DeformableConv2D`: shapes, the op it wraps, config and `.keras` round trips, mixed precision."""
 
+import typing
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from efgrnet_tf.config.model import ModelConfig
 from efgrnet_tf.layers import DeformableConv2D
 from efgrnet_tf.ops import deform_conv2d
+from efgrnet_tf.ops.deform_conv import IMPLEMENTATIONS
 
 
 def _inputs(batch=2, size_hw=(9, 10), channels=4, offset_channels=18, mask_channels=None):
@@ -177,3 +181,8 @@ def test_only_the_pure_tf_layer_claims_xla_support_and_it_compiles():
     assert not custom.supports_jit
     assert pure.supports_jit
     np.testing.assert_allclose(compiled.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_the_config_offers_exactly_the_implementations_of_the_op():
+    offered = typing.get_args(typing.get_type_hints(ModelConfig)["deform_conv_implementation"])
+    assert set(offered) == set(IMPLEMENTATIONS)

@@ -1,5 +1,7 @@
 """`model.precision`: the dtype policy `build_model` uses, and the CPU's bfloat16 flags."""
 
+import typing
+
 import keras
 import numpy as np
 import pytest
@@ -7,8 +9,14 @@ import tensorflow as tf
 
 import efgrnet_tf
 from efgrnet_tf.config import ConfigError, config_from_dict
+from efgrnet_tf.config.model import ModelConfig
 from efgrnet_tf.modeling.checkpoint_io import model_weights_by_path, restore_model_weights
-from efgrnet_tf.modeling.precision import cpu_bfloat16_flags, dtype_policy_scope
+from efgrnet_tf.modeling.precision import (
+    PRECISIONS,
+    cpu_bfloat16_flags,
+    dtype_policy_scope,
+    inference_precision,
+)
 from efgrnet_tf.training.components import efgrnet_components
 from efgrnet_tf.training.strategy import create_strategy
 from efgrnet_tf.training.trainer import Trainer
@@ -124,3 +132,14 @@ def test_cpu_bfloat16_flags_reads_the_cpuinfo_flags(tmp_path):
     cpuinfo.write_text("flags\t\t: fpu avx2 avx512f\n")
     assert cpu_bfloat16_flags(cpuinfo) == ()
     assert cpu_bfloat16_flags(tmp_path / "missing") == ()
+
+
+def test_the_config_offers_exactly_the_precisions_the_model_builds():
+    offered = typing.get_args(typing.get_type_hints(ModelConfig)["precision"])
+    assert set(offered) == set(PRECISIONS)
+
+
+def test_inference_precision_is_bfloat16_for_mixed_bfloat16_and_the_precision_otherwise():
+    assert inference_precision("mixed_bfloat16") == "bfloat16"
+    for precision in ("float32", "bfloat16", "mixed_float16"):
+        assert inference_precision(precision) == precision
