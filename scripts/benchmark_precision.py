@@ -35,7 +35,7 @@ import efgrnet_tf
 from efgrnet_tf.cli.whole_number_flags import define_whole_numbers
 from efgrnet_tf.config import config_from_dict
 from efgrnet_tf.data.classes import label_map
-from efgrnet_tf.modeling.precision import cpu_bfloat16_flags
+from efgrnet_tf.modeling.precision import native_bfloat16_support
 from efgrnet_tf.serving.export_module import DetectionExportModule
 
 F32, MIXED_BF16, BF16 = "float32", "mixed_bfloat16", "bfloat16"
@@ -77,13 +77,6 @@ flags.DEFINE_bool("skip_serving", False, "Forward passes only.")
 flags.DEFINE_bool(
     "xla", False, "Also time the pure-TF and SSD forwards and serving_default XLA-compiled."
 )
-
-
-def bfloat16_support() -> str:
-    """Why bfloat16 is fast here ("GPU", or the CPU flags), or "" when it is not."""
-    if tf.config.list_logical_devices("GPU"):
-        return "GPU"
-    return " ".join(cpu_bfloat16_flags())
 
 
 def _config(size, precision, fields, args):
@@ -207,7 +200,7 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     args = flags.FLAGS
     tf.get_logger().setLevel("ERROR")  # one trace per batch size is expected, not a warning
-    support = bfloat16_support()
+    support = native_bfloat16_support()
     precisions = PRECISIONS if support else PRECISIONS[:1]
     print(
         f"tensorflow {tf.__version__}  {os.cpu_count()} CPUs  width {args.width_multiplier}  "

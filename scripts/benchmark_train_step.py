@@ -29,7 +29,7 @@ from efgrnet_tf.data.pipeline import build_train_dataset
 from efgrnet_tf.modeling.precision import (
     INFERENCE_ONLY_PRECISIONS,
     PRECISIONS,
-    cpu_bfloat16_flags,
+    native_bfloat16_support,
 )
 from efgrnet_tf.training.components import efgrnet_components
 from efgrnet_tf.training.optimizer import optimizer_from_config
@@ -75,17 +75,13 @@ def training_step(cfg):
     return step
 
 
-def _bfloat16_is_native():
-    return bool(tf.config.list_logical_devices("GPU") or cpu_bfloat16_flags())
-
-
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     args = flags.FLAGS
     cfg = with_classes(config_flags.config_from_flags())
     precisions = list(args.precisions)
-    if "mixed_bfloat16" in precisions and not _bfloat16_is_native():
+    if "mixed_bfloat16" in precisions and not native_bfloat16_support():
         print("bfloat16 support: none (no AMX-BF16 or AVX512-BF16, no GPU): bfloat16 skipped")
         precisions.remove("mixed_bfloat16")
     batch = next(iter(build_train_dataset(cfg)))

@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 
 import keras
+import tensorflow as tf
 
 PRECISIONS = ("float32", "mixed_bfloat16", "bfloat16", "mixed_float16")
 # Precisions for inference only (evaluate, export, predict), with the one to train in instead:
@@ -71,3 +72,12 @@ def cpu_bfloat16_flags(cpuinfo_path: str | os.PathLike = "/proc/cpuinfo") -> tup
     except OSError:
         pass
     return ()
+
+
+def native_bfloat16_support() -> str:
+    """What computes bfloat16 natively here: "GPU" when TensorFlow sees one, else this CPU's
+    `BFLOAT16_CPU_FLAGS` joined by spaces; "" when neither, where bfloat16 is emulated and
+    slower than float32."""
+    if tf.config.list_logical_devices("GPU"):
+        return "GPU"
+    return " ".join(cpu_bfloat16_flags())

@@ -4,6 +4,8 @@ import pytest
 from absl import flags
 from script_modules import load_script
 
+from efgrnet_tf.modeling import precision
+
 _TINY = ["--sizes=128", "--width_multiplier=0.0625", "--batches=1", "--rounds=1"]
 
 
@@ -13,7 +15,7 @@ def benchmark():
 
 
 def _run(benchmark, monkeypatch, capsys, cpu_flags, *args):
-    monkeypatch.setattr(benchmark, "cpu_bfloat16_flags", lambda: cpu_flags)
+    monkeypatch.setattr(precision, "cpu_bfloat16_flags", lambda: cpu_flags)
     argv = flags.FLAGS(
         ["benchmark_precision.py", *_TINY, "--skip_serving", "--noxla", *args], known_only=True
     )
