@@ -12,6 +12,7 @@ import dataclasses
 import keras
 
 from efgrnet_tf.modeling.batch_norm import FusedTrainingBatchNormalization
+from efgrnet_tf.modeling.dilated_conv import DilatedConv2D
 from efgrnet_tf.modeling.precision import batch_norm_dtype_policy
 
 
@@ -84,8 +85,9 @@ def torch_style_conv2d(
 ):
     """A `keras.layers.Conv2D` with symmetric padding `dilation * (k - 1) // 2` (odd k).
 
-    Stride 1 uses "same" (identical for odd kernels); larger strides pad explicitly inside
-    `PaddedConv2D` so output pixel i is centred on input pixel `i * stride`.
+    Stride 1 uses "same" (identical for odd kernels), dilated as one native op
+    (`DilatedConv2D`); larger strides pad explicitly inside `PaddedConv2D` so output pixel i is
+    centred on input pixel `i * stride`.
     """
     common = dict(
         filters=filters,
@@ -99,7 +101,8 @@ def torch_style_conv2d(
         dtype=dtype,
     )
     if strides == 1:
-        return keras.layers.Conv2D(padding="same", **common)
+        layer = DilatedConv2D if dilation_rate > 1 else keras.layers.Conv2D
+        return layer(padding="same", **common)
     return PaddedConv2D(**common)
 
 

@@ -29,6 +29,7 @@ from efgrnet_tf.modeling.conv_bn import (
     he_normal_fan_out,
     scaled_channels,
 )
+from efgrnet_tf.modeling.dilated_conv import DilatedConv2D
 from efgrnet_tf.modeling.pretrained import load_keras_vgg16, load_ssd_vgg16_pth
 
 # (block, convs per block, channels); a pool follows every block but the last.
@@ -53,7 +54,8 @@ def vgg16_features(images, *, width_multiplier=1.0, vgg_batch_norm=False, batch_
     batch_norm = BatchNormSettings.from_config(batch_norm)
 
     def conv(x, filters, kernel_size, name, dilation_rate=1):
-        x = keras.layers.Conv2D(
+        layer = DilatedConv2D if dilation_rate > 1 else keras.layers.Conv2D
+        x = layer(
             scaled_channels(filters, width_multiplier),
             kernel_size,
             padding="same",

@@ -1,0 +1,55 @@
+"""`DilatedConv2D`: a Keras Conv2D whose dilated convolution is one native `Conv2D` op.
+
+Keras's TensorFlow backend runs every dilated convolution through `tf.nn.convolution`, which
+splits it into SpaceToBatchND → Conv2D → BatchToSpaceND: block x block small images whose
+gradient kernels run far below the rate of the dilated kernels oneDNN and cuDNN have. The same
+convolution as one `tf.nn.conv2d(dilations=...)` gives the same outputs (within float rounding)
+and made the bfloat16 training step 0.88x at 320 and 0.89x in the demo (docs/performance.md).
+Its forward runs on every TensorFlow CPU (TF Serving included); its gradients need a GPU or
+oneDNN (TensorFlow's default on x86-64), so where the CPU gradient kernels refuse dilations
+(`TF_ENABLE_ONEDNN_OPTS=0`, builds without oneDNN) the layer keeps Keras's path.
+"""
+
+import functools
+
+import keras
+import tensorflow as tf
+
+
+@functools.cache
+def native_dilated_conv_gradients():
+    """Whether this process's CPU Conv2D gradient kernels accept dilations > 1 (oneDNN's do,
+    TensorFlow's own do not); probed once, eagerly, on a 5x5 convolution."""
+    conv = dict(strides=[1, 1, 1, 1], padding="SAME", dilations=[1, 2, 2, 1])
+    with tf.init_scope(), tf.device("/CPU:0"):
+        images, kernel = tf.ones([1, 5, 5, 1]), tf.ones([3, 3, 1, 1])
+        try:
+            tf.raw_ops.Conv2DBackpropInput(
+                input_sizes=tf.shape(images), filter=kernel, out_backprop=images, **conv
+            )
+            tf.raw_ops.Conv2DBackpropFilter(
+                input=images, filter_sizes=tf.shape(kernel), out_backprop=images, **conv
+            )
+        except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError):
+            return False
+    return True
+
+
+@keras.saving.register_keras_serializable(package="efgrnet_tf")
+class DilatedConv2D(keras.layers.Conv2D):
+    """`keras.layers.Conv2D` (same arguments, variables and outputs) that runs a stride-1
+    dilated NHWC convolution as one `tf.nn.conv2d` where its gradients exist
+    (`native_dilated_conv_gradients`), and as Keras does otherwise."""
+
+    def convolution_op(self, inputs, kernel):
+        native = (
+            max(self.dilation_rate) > 1
+            and max(self.strides) == 1
+            and self.data_format == "channels_last"
+            and native_dilated_conv_gradients()
+        )
+        if not native:
+            return super().convolution_op(inputs, kernel)
+        return tf.nn.conv2d(
+            inputs, kernel, 1, self.padding.upper(), dilations=list(self.dilation_rate)
+        )

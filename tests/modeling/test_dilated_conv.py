@@ -1,0 +1,95 @@
+"""DilatedConv2D: Keras Conv2D's outputs and gradients from one native dilated Conv2D op, and
+Keras's SpaceToBatch path where the CPU gradient kernels refuse dilations."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from efgrnet_tf.modeling import dilated_conv
+from efgrnet_tf.modeling.dilated_conv import DilatedConv2D
+
+
+def _layer_pair(dilation, padding, dtype):
+    """A keras.layers.Conv2D and a DilatedConv2D with the same config and weights."""
+    config = dict(filters=5, kernel_size=3, padding=padding, dilation_rate=dilation, dtype=dtype)
+    keras_conv, ours = keras.layers.Conv2D(**config), DilatedConv2D(**config)
+    keras_conv.build((None, 13, 11, 4))
+    ours.build((None, 13, 11, 4))
+    rng = np.random.default_rng(dilation)
+    weights = [rng.normal(size=w.shape).astype(np.float32) for w in keras_conv.weights]
+    keras_conv.set_weights(weights)
+    ours.set_weights(weights)
+    return keras_conv, ours
+
+
+def _outputs_and_gradients(layer, inputs):
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        outputs = layer(inputs)
+        loss = tf.reduce_sum(tf.cast(outputs, tf.float32) * tf.range(5, dtype=tf.float32))
+    grad_inputs, *grad_weights = tape.gradient(loss, [inputs, *layer.trainable_weights])
+    return [t.numpy().astype(np.float32) for t in (outputs, grad_inputs, *grad_weights)]
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+@pytest.mark.parametrize("dilation", [1, 2, (3, 2)])
+@pytest.mark.parametrize("dtype, tolerance", [("float32", 1e-5), ("mixed_bfloat16", 2e-2)])
+def test_outputs_and_gradients_are_keras_conv2d(dilation, padding, dtype, tolerance):
+    keras_conv, ours = _layer_pair(dilation, padding, dtype)
+    inputs = tf.constant(np.random.default_rng(7).normal(size=(2, 13, 11, 4)), tf.float32)
+    expected = _outputs_and_gradients(keras_conv, inputs)
+    result = _outputs_and_gradients(ours, inputs)
+    assert [r.shape for r in result] == [e.shape for e in expected]
+    for got, want in zip(result, expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance * np.abs(want).max())
+
+
+def _graph_ops(layer):
+    traced = tf.function(layer).get_concrete_function(tf.TensorSpec([1, 13, 11, 4]))
+    return {node.op for node in traced.graph.as_graph_def().node}
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_dilated_conv_is_one_conv2d_op_where_its_gradients_exist(monkeypatch, native):
+    monkeypatch.setattr(dilated_conv, "native_dilated_conv_gradients", lambda: native)
+    _, ours = _layer_pair(2, "same", "float32")
+    ops = _graph_ops(ours)
+    assert "Conv2D" in ops
+    assert ("SpaceToBatchND" in ops) is not native
+
+
+def test_serialises_as_itself():
+    _, ours = _layer_pair(3, "same", "float32")
+    restored = keras.layers.deserialize(keras.layers.serialize(ours))
+    assert type(restored) is DilatedConv2D
+    assert restored.get_config() == ours.get_config()
+
+
+def test_without_onednn_the_probe_says_no_and_keras_path_trains():
+    """TensorFlow's own CPU gradient kernels refuse dilations: the layer must fall back."""
+    script = textwrap.dedent(
+        """
+        import numpy as np, tensorflow as tf
+        from efgrnet_tf.modeling.dilated_conv import DilatedConv2D, native_dilated_conv_gradients
+        assert native_dilated_conv_gradients() is False
+        layer = DilatedConv2D(3, 3, padding="same", dilation_rate=2)
+        x = tf.ones([1, 7, 7, 2])
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer(x))
+        grads = tape.gradient(loss, layer.trainable_weights)
+        assert all(np.isfinite(g.numpy()).all() for g in grads)
+        print("fallback-ok")
+        """
+    )
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0", TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "fallback-ok" in result.stdout
