@@ -4,7 +4,8 @@
 For each shape (batch 4, 3x3 kernel, 256 output channels, padding = dilation, stride 1, offsets
 uniform in [-2, 2]) it prints the median time of the compiled op (`custom_op`), the pure-TF twin
 in eager mode and under `jit_compile=True`, the `crop_and_resize` twin (eager), and
-`tf.nn.conv2d` of the same shape and dilation, forward and forward+backward (gradients with
+`tf.nn.conv2d` of the same shape and dilation (one dilated Conv2D op, as the detector runs it:
+`dilated_conv2d`), forward and forward+backward (gradients with
 respect to every input), with the ratio to conv2d, the forward's achieved GFLOP/s (2 x batch x
 Ho x Wo x 9 x C x O, the FLOPs of the conv of the same shape) and the speed-up of the custom op
 over each other implementation. The custom op runs the CPU engine variant `EFGRNET_CPU_ENGINE`
@@ -33,6 +34,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
+from efgrnet_tf.modeling.dilated_conv import dilated_conv2d
 from efgrnet_tf.modeling.precision import cpu_bfloat16_flags
 from efgrnet_tf.ops import custom_op_library, deform_conv2d
 from efgrnet_tf.user_errors import UserInputError
@@ -77,10 +79,10 @@ def _implementations(dilation):
     """name -> (forward function of (x, offsets, kernel), differentiated inputs: 'xok' or 'xk')."""
 
     def conv2d(x, offsets, kernel):
-        # tf.nn.convolution rather than tf.nn.conv2d: the CPU gradient kernels of the raw
-        # Conv2D op reject dilations > 1. "SAME" is padding = dilation for a 3x3 kernel.
+        # The detector's dilated conv: one Conv2D op where its CPU gradients exist (oneDNN).
+        # "SAME" is padding = dilation for a 3x3 kernel.
         del offsets
-        return tf.nn.convolution(x, kernel, padding="SAME", dilations=dilation)
+        return dilated_conv2d(x, kernel, "SAME", dilation)
 
     def deform(implementation):
         def fn(x, offsets, kernel):

@@ -35,21 +35,25 @@ def native_dilated_conv_gradients():
     return True
 
 
+def dilated_conv2d(inputs, kernel, padding, dilations):
+    """Stride-1 NHWC convolution with `dilations` (int or pair) and `padding` ("SAME" or
+    "VALID"): one `tf.nn.conv2d` where its gradients exist, else `tf.nn.convolution`
+    (SpaceToBatchND → Conv2D → BatchToSpaceND, what Keras runs)."""
+    if native_dilated_conv_gradients():
+        return tf.nn.conv2d(inputs, kernel, 1, padding, dilations=dilations)
+    return tf.nn.convolution(inputs, kernel, padding=padding, dilations=dilations)
+
+
 @keras.saving.register_keras_serializable(package="efgrnet_tf")
 class DilatedConv2D(keras.layers.Conv2D):
-    """`keras.layers.Conv2D` (same arguments, variables and outputs) that runs a stride-1
-    dilated NHWC convolution as one `tf.nn.conv2d` where its gradients exist
-    (`native_dilated_conv_gradients`), and as Keras does otherwise."""
+    """`keras.layers.Conv2D` (same arguments, variables and outputs) whose stride-1 dilated
+    NHWC convolution is `dilated_conv2d`; anything else runs as Keras runs it."""
 
     def convolution_op(self, inputs, kernel):
-        native = (
-            max(self.dilation_rate) > 1
-            and max(self.strides) == 1
-            and self.data_format == "channels_last"
-            and native_dilated_conv_gradients()
-        )
-        if not native:
+        if (
+            max(self.dilation_rate) == 1
+            or max(self.strides) > 1
+            or self.data_format != "channels_last"
+        ):
             return super().convolution_op(inputs, kernel)
-        return tf.nn.conv2d(
-            inputs, kernel, 1, self.padding.upper(), dilations=list(self.dilation_rate)
-        )
+        return dilated_conv2d(inputs, kernel, self.padding.upper(), list(self.dilation_rate))
