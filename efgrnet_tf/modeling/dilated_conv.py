@@ -4,7 +4,8 @@ Keras's TensorFlow backend runs every dilated convolution through `tf.nn.convolu
 splits it into SpaceToBatchND → Conv2D → BatchToSpaceND: block x block small images whose
 gradient kernels run far below the rate of the dilated kernels oneDNN and cuDNN have. The same
 convolution as one `tf.nn.conv2d(dilations=...)` gives the same outputs (within float rounding)
-and made the bfloat16 training step 0.88x at 320 and 0.89x in the demo (docs/performance.md).
+and made the 320 forward 0.90-0.92x and the bfloat16 training step 0.88-0.89x
+(docs/performance.md).
 Its forward runs on every TensorFlow CPU (TF Serving included); its gradients need a GPU or
 oneDNN (TensorFlow's default on x86-64), so where the CPU gradient kernels refuse dilations
 (`TF_ENABLE_ONEDNN_OPTS=0`, builds without oneDNN) the layer keeps Keras's path.
