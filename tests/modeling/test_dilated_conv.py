@@ -50,6 +50,16 @@ def test_outputs_and_gradients_are_keras_conv2d(dilation, padding, dtype, tolera
         np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance * np.abs(want).max())
 
 
+def test_grouped_dilated_conv_is_keras_conv2d():
+    config = dict(filters=4, kernel_size=3, padding="same", dilation_rate=2, groups=2)
+    keras_conv, ours = keras.layers.Conv2D(**config), DilatedConv2D(**config)
+    inputs = tf.constant(np.random.default_rng(3).normal(size=(1, 9, 9, 4)), tf.float32)
+    keras_conv.build(inputs.shape)
+    ours.build(inputs.shape)
+    ours.set_weights(keras_conv.get_weights())
+    np.testing.assert_allclose(ours(inputs), keras_conv(inputs), rtol=1e-5, atol=1e-5)
+
+
 def _graph_ops(layer):
     traced = tf.function(layer).get_concrete_function(tf.TensorSpec([1, 13, 11, 4]))
     return {node.op for node in traced.graph.as_graph_def().node}
