@@ -5,11 +5,11 @@ For each shape (batch 4, 3x3 kernel, 256 output channels, padding = dilation, st
 uniform in [-2, 2]) it prints the median time of the compiled op (`custom_op`), the pure-TF twin
 in eager mode and under `jit_compile=True`, the `crop_and_resize` twin (eager), and
 `tf.nn.conv2d` of the same shape and dilation (one dilated Conv2D op, as the detector runs it:
-`dilated_conv2d`), forward and forward+backward (gradients with
-respect to every input), with the ratio to conv2d, the forward's achieved GFLOP/s (2 x batch x
-Ho x Wo x 9 x C x O, the FLOPs of the conv of the same shape) and the speed-up of the custom op
-over each other implementation. The custom op runs the CPU engine variant `EFGRNET_CPU_ENGINE`
-names (default: the fastest the CPU supports; custom_ops/README.md). The targets of issue 2 on
+`dilated_conv2d`), forward and forward+backward (gradients with respect to every input), with
+the ratio to conv2d, the forward's achieved GFLOP/s (2 x batch x Ho x Wo x 9 x C x O, the FLOPs
+of the conv of the same shape) and the speed-up of the custom op over each other
+implementation. The custom op runs the CPU engine variant `EFGRNET_CPU_ENGINE` names (default:
+the fastest the CPU supports; custom_ops/README.md). The targets of issue 2 on
 the 2-core CPU: custom op forward <= 2x conv2d, forward+backward <= 3x conv2d, and >= 5x faster
 than pure TF forward+backward.
 

@@ -81,7 +81,15 @@ def scaled_channels(channels, width_multiplier):
 
 
 def torch_style_conv2d(
-    filters, kernel_size, *, strides=1, dilation_rate=1, use_bias=False, name=None, dtype=None
+    filters,
+    kernel_size,
+    *,
+    strides=1,
+    dilation_rate=1,
+    use_bias=False,
+    activation=None,
+    name=None,
+    dtype=None,
 ):
     """A `keras.layers.Conv2D` with symmetric padding `dilation * (k - 1) // 2` (odd k).
 
@@ -95,6 +103,7 @@ def torch_style_conv2d(
         strides=strides,
         dilation_rate=dilation_rate,
         use_bias=use_bias,
+        activation=activation,
         kernel_initializer=he_normal_fan_out(),
         bias_initializer="zeros",
         name=name,

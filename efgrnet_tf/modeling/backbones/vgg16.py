@@ -26,10 +26,9 @@ from efgrnet_tf.modeling.backbones.spec import BackboneSpec
 from efgrnet_tf.modeling.conv_bn import (
     BatchNormSettings,
     ConvBN,
-    he_normal_fan_out,
     scaled_channels,
+    torch_style_conv2d,
 )
-from efgrnet_tf.modeling.dilated_conv import DilatedConv2D
 from efgrnet_tf.modeling.pretrained import load_keras_vgg16, load_ssd_vgg16_pth
 
 # (block, convs per block, channels); a pool follows every block but the last.
@@ -54,15 +53,12 @@ def vgg16_features(images, *, width_multiplier=1.0, vgg_batch_norm=False, batch_
     batch_norm = BatchNormSettings.from_config(batch_norm)
 
     def conv(x, filters, kernel_size, name, dilation_rate=1):
-        layer = DilatedConv2D if dilation_rate > 1 else keras.layers.Conv2D
-        x = layer(
+        x = torch_style_conv2d(
             scaled_channels(filters, width_multiplier),
             kernel_size,
-            padding="same",
             dilation_rate=dilation_rate,
             use_bias=not vgg_batch_norm,
             activation=None if vgg_batch_norm else "relu",
-            kernel_initializer=he_normal_fan_out(),
             name=name,
         )(x)
         if vgg_batch_norm:
