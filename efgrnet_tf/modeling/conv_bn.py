@@ -12,7 +12,7 @@ import dataclasses
 import keras
 
 from efgrnet_tf.modeling.batch_norm import FusedTrainingBatchNormalization
-from efgrnet_tf.modeling.dilated_conv import DilatedConv2D
+from efgrnet_tf.modeling.conv2d import Conv2D
 from efgrnet_tf.modeling.precision import batch_norm_dtype_policy
 
 
@@ -91,11 +91,11 @@ def torch_style_conv2d(
     name=None,
     dtype=None,
 ):
-    """A `keras.layers.Conv2D` with symmetric padding `dilation * (k - 1) // 2` (odd k).
+    """A `Conv2D` (Keras's, run by the fastest kernel) with symmetric padding
+    `dilation * (k - 1) // 2` (odd k).
 
-    Stride 1 uses "same" (identical for odd kernels), dilated as one native op
-    (`DilatedConv2D`); larger strides pad explicitly inside `PaddedConv2D` so output pixel i is
-    centred on input pixel `i * stride`.
+    Stride 1 uses "same" (identical for odd kernels); larger strides pad explicitly inside
+    `PaddedConv2D` so output pixel i is centred on input pixel `i * stride`.
     """
     common = dict(
         filters=filters,
@@ -110,13 +110,12 @@ def torch_style_conv2d(
         dtype=dtype,
     )
     if strides == 1:
-        layer = DilatedConv2D if dilation_rate > 1 else keras.layers.Conv2D
-        return layer(padding="same", **common)
+        return Conv2D(padding="same", **common)
     return PaddedConv2D(**common)
 
 
 @keras.saving.register_keras_serializable(package="efgrnet_tf")
-class PaddedConv2D(keras.layers.Conv2D):
+class PaddedConv2D(Conv2D):
     """Conv2D that zero-pads `dilation * (k - 1) // 2` on every side, then convolves "valid"."""
 
     def __init__(self, **kwargs):

@@ -1,4 +1,4 @@
-"""`DilatedConv2D`: a Keras Conv2D whose dilated convolution is one native `Conv2D` op.
+"""`dilated_conv2d`: a stride-1 dilated convolution as one native `Conv2D` op.
 
 Keras's TensorFlow backend runs every dilated convolution through `tf.nn.convolution`, which
 splits it into SpaceToBatchND → Conv2D → BatchToSpaceND: block x block small images whose
@@ -8,12 +8,11 @@ and made the 320 forward 0.90-0.92x and the bfloat16 training step 0.88-0.89x
 (docs/performance.md).
 Its forward runs on every TensorFlow CPU (TF Serving included); its gradients need a GPU or
 oneDNN (TensorFlow's default on x86-64), so where the CPU gradient kernels refuse dilations
-(`TF_ENABLE_ONEDNN_OPTS=0`, builds without oneDNN) the layer keeps Keras's path.
+(`TF_ENABLE_ONEDNN_OPTS=0`, builds without oneDNN) it is Keras's path. `conv2d.Conv2D` runs it.
 """
 
 import functools
 
-import keras
 import tensorflow as tf
 
 
@@ -43,18 +42,3 @@ def dilated_conv2d(inputs, kernel, padding, dilations):
     if native_dilated_conv_gradients():
         return tf.nn.conv2d(inputs, kernel, 1, padding, dilations=dilations)
     return tf.nn.convolution(inputs, kernel, padding=padding, dilations=dilations)
-
-
-@keras.saving.register_keras_serializable(package="efgrnet_tf")
-class DilatedConv2D(keras.layers.Conv2D):
-    """`keras.layers.Conv2D` (same arguments, variables and outputs) whose stride-1 dilated
-    NHWC convolution is `dilated_conv2d`; anything else runs as Keras runs it."""
-
-    def convolution_op(self, inputs, kernel):
-        if (
-            max(self.dilation_rate) == 1
-            or max(self.strides) > 1
-            or self.data_format != "channels_last"
-        ):
-            return super().convolution_op(inputs, kernel)
-        return dilated_conv2d(inputs, kernel, self.padding.upper(), list(self.dilation_rate))

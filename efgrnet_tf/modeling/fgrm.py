@@ -16,8 +16,8 @@ No stop-gradient anywhere: the final heads' loss reaches B1 and C1 through O and
 import keras
 
 from efgrnet_tf.layers.deformable_conv import DeformableConv2D
+from efgrnet_tf.modeling.conv2d import Conv2D
 from efgrnet_tf.modeling.conv_bn import BatchNormSettings, ConvBN, he_normal_fan_out
-from efgrnet_tf.modeling.dilated_conv import DilatedConv2D
 
 OFFSET_SOURCES = ("b1_dxdy", "b1_dhdw", "b1_all", "features", "none")
 # Components of B1 (delta channel t = 0..3 is dx, dy, dw, dh) each offset source reads.
@@ -124,7 +124,7 @@ class FeatureGuidedRefinement(keras.layers.Layer):
                 dtype=self.dtype_policy,
             )
         elif offset_source == "features":
-            self.offset_conv = DilatedConv2D(
+            self.offset_conv = Conv2D(
                 NUM_OFFSET_CHANNELS,
                 3,
                 padding="same",
@@ -134,7 +134,7 @@ class FeatureGuidedRefinement(keras.layers.Layer):
                 dtype=self.dtype_policy,
             )
         if offset_source == "none":
-            self.conv = DilatedConv2D(
+            self.conv = Conv2D(
                 self.filters,
                 3,
                 padding="same",

@@ -7,6 +7,7 @@ a of its cell, and the levels are concatenated in stride order.
 
 import keras
 
+from efgrnet_tf.modeling.conv2d import Conv2D
 from efgrnet_tf.modeling.conv_bn import BatchNormSettings, ConvBN, he_normal_fan_out
 
 
@@ -61,7 +62,7 @@ class PredictionHead(keras.layers.Layer):
                     dtype=self.dtype_policy,
                 ),
             )
-        self.predict = keras.layers.Conv2D(
+        self.predict = Conv2D(
             self.num_anchors * self.values_per_anchor,
             3,
             padding="same",

@@ -24,6 +24,7 @@ from efgrnet_tf.data.classes import label_map as label_map_of
 from efgrnet_tf.data.preprocess import resize_to_square
 from efgrnet_tf.modeling.checkpoint_io import restore_model_weights
 from efgrnet_tf.modeling.efgrnet import build_model
+from efgrnet_tf.modeling.single_image_conv import native_convolutions
 from efgrnet_tf.serving.image_files import UnreadableImageError, read_rgb
 from efgrnet_tf.serving.labels import LABELS_FILENAME, write_labels_file
 from efgrnet_tf.serving.litert_module import OUTPUT_NAMES, LiteRTDetectionModule
@@ -83,7 +84,11 @@ def convert_module(
     if quantize == "int8" and (not calibration_images or module.input_dtype != tf.uint8):
         raise ValueError("quantize='int8' needs calibration images and a uint8-input module")
     with tempfile.TemporaryDirectory(prefix="efgrnet-litert-") as saved_model_dir:
-        tf.saved_model.save(module, saved_model_dir, signatures={"serving_default": module.detect})
+        # LiteRT's CONV_2D kernels, not the float32 batch-1 MatMul path of TensorFlow's CPUs.
+        with native_convolutions():
+            tf.saved_model.save(
+                module, saved_model_dir, signatures={"serving_default": module.detect}
+            )
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         if quantize != "none":

@@ -25,6 +25,7 @@ import dataclasses
 import keras
 
 from efgrnet_tf.modeling.backbones.spec import BackboneSpec
+from efgrnet_tf.modeling.conv2d import Conv2D
 from efgrnet_tf.modeling.conv_bn import (
     BatchNormSettings,
     ConvBN,
@@ -67,7 +68,7 @@ def resnet101_features(images, *, trunk="torchvision", width_multiplier=1.0, bat
         stages = _keras_v1_trunk(images, width_multiplier, trunk_bn)
     else:
         raise ValueError(f"model.resnet_trunk must be 'torchvision' or 'keras_v1', got {trunk!r}")
-    reduced = keras.layers.Conv2D(
+    reduced = Conv2D(
         scaled_channels(512, width_multiplier),
         3,
         padding="same",
