@@ -8,15 +8,18 @@ speed: 0.43-0.84x the direct conv's time at batch 1 where `applies` says yes, 1.
 and more and on shallow or small convs, where it says no (docs/performance.md).
 
 `Conv2D` (`efgrnet_tf/modeling/conv2d.py`) takes this path for one float32 image, chosen at run
-time where the batch is not known when tracing (SavedModels); bfloat16, GPUs and larger batches
-keep the native convolution, and so does anything traced inside `native_convolutions()` (the
-LiteRT export, whose own kernels prefer a CONV_2D).
+time where the batch is not known when tracing (SavedModels); bfloat16, GPUs, larger batches and
+TensorFlow's own CPU kernels (`TF_ENABLE_ONEDNN_OPTS=0`, whose batch-1 conv is fast) keep the
+native convolution, and so does anything traced inside `native_convolutions()` (the LiteRT
+export, whose own kernels prefer a CONV_2D).
 """
 
 import contextlib
 import functools
 
 import tensorflow as tf
+
+from efgrnet_tf.modeling import dilated_conv
 
 # Where the MatMul path was measured faster at batch 1 (2-core AMX Xeon, TF 2.21; docs/
 # performance.md): outputs up to 40x40 per image, at least 256 channels in and out (the taps read
@@ -59,9 +62,10 @@ def same_pads(kernel_size, dilations):
 
 def applies(inputs, kernel, strides, dilations, groups, pads=(0, 0)):
     """Whether `inputs` (NHWC, to be padded by `pads` rows and columns on each side) may take
-    the MatMul path: float32, no GPU, not inside `native_convolutions()`, at most one image,
-    static spatial size, at most `MAX_OUTPUT_PIXELS` outputs per image, at least
-    `MIN_CHANNELS` input and output channels and `MIN_MULTIPLY_ADDS` per image."""
+    the MatMul path: float32, oneDNN's CPU kernels and no GPU, not inside
+    `native_convolutions()`, at most one image, static spatial size, at most
+    `MAX_OUTPUT_PIXELS` outputs per image, at least `MIN_CHANNELS` input and output channels and
+    `MIN_MULTIPLY_ADDS` per image."""
     height, width, channels = inputs.shape[1:]
     if (
         _native_only[0]
@@ -71,6 +75,9 @@ def applies(inputs, kernel, strides, dilations, groups, pads=(0, 0)):
         or min(channels, kernel.shape[3]) < MIN_CHANNELS
         or inputs.shape[0] not in (None, 1)
         or _has_gpu()
+        # The probe tells oneDNN's CPU convs from TensorFlow's own, whose batch-1 float32 conv
+        # is fast: the MatMuls take 1.1-1.5x its time.
+        or not dilated_conv.native_dilated_conv_gradients()
     ):
         return False
     kernel_h, kernel_w, _, filters = kernel.shape

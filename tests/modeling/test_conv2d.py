@@ -84,8 +84,9 @@ def test_serialises_as_itself():
     assert restored.get_config() == ours.get_config()
 
 
-def test_without_onednn_the_probe_says_no_and_keras_path_trains():
-    """TensorFlow's own CPU gradient kernels refuse dilations: the layer must fall back."""
+def test_without_onednn_the_probe_says_no_and_the_native_convs_run():
+    """TensorFlow's own CPU kernels: their gradients refuse dilations, so the dilated conv falls
+    back to Keras's path (and trains); their batch-1 conv is fast, so no MatMul path."""
     script = textwrap.dedent(
         """
         import numpy as np, tensorflow as tf
@@ -98,6 +99,9 @@ def test_without_onednn_the_probe_says_no_and_keras_path_trains():
             loss = tf.reduce_sum(layer(x))
         grads = tape.gradient(loss, layer.trainable_weights)
         assert all(np.isfinite(g.numpy()).all() for g in grads)
+        deep = Conv2D(256, 3, padding="same")
+        graph = tf.function(deep).get_concrete_function(tf.TensorSpec([1, 20, 20, 256]))
+        assert "MatMul" not in {node.op for node in graph.graph.as_graph_def().node}
         print("fallback-ok")
         """
     )
@@ -168,9 +172,10 @@ def test_an_unknown_batch_chooses_matmuls_for_one_image_and_the_native_conv_for_
         "small map",
         "native_convolutions",
         "channels_first",
+        "no oneDNN",
     ],
 )
-def test_the_native_conv_runs_where_matmuls_were_not_measured_faster(case):
+def test_the_native_conv_runs_where_matmuls_were_not_measured_faster(case, monkeypatch):
     """20x20, 256 channels in and out take the MatMuls; each change here leaves them."""
     channels = single_image_conv.MIN_CHANNELS
     size = {"large map": 41, "small map": 12}.get(case, 20)
@@ -181,6 +186,8 @@ def test_the_native_conv_runs_where_matmuls_were_not_measured_faster(case):
     if case == "channels_first":
         config["data_format"] = "channels_first"
         shape = [1, channels, size, size]
+    if case == "no oneDNN":
+        monkeypatch.setattr(dilated_conv, "native_dilated_conv_gradients", lambda: False)
     layer = Conv2D(**config)
     spec = tf.TensorSpec(shape)
     if case == "native_convolutions":
