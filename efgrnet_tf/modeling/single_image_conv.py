@@ -123,10 +123,8 @@ def shifted_matmul_conv2d(inputs, kernel, strides, dilations, pads=(0, 0)):
     total = None
     for i in range(kernel_h):
         for j in range(kernel_w):
-            (phase_i, top), (phase_j, left) = (
-                divmod(i * dilation_h, stride_h)[::-1],
-                divmod(j * dilation_w, stride_w)[::-1],
-            )
+            top, phase_i = divmod(i * dilation_h, stride_h)
+            left, phase_j = divmod(j * dilation_w, stride_w)
             view = phases[:, phase_i, phase_j, top : top + rows, left : left + cols, :]
             term = tf.matmul(tf.reshape(view, [-1, channels]), kernel[i, j])
             total = term if total is None else total + term
