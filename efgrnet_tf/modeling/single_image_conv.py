@@ -46,7 +46,9 @@ def native_convolutions():
 
 @functools.cache
 def _has_gpu():
-    return bool(tf.config.list_logical_devices("GPU"))
+    """Whether a GPU is visible; physical devices, so the runtime stays uninitialised (a
+    strategy or `set_visible_devices` may still come after a model is built)."""
+    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def output_size(size, kernel, stride, dilation):
