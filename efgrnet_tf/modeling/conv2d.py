@@ -15,6 +15,12 @@ from efgrnet_tf.modeling import single_image_conv
 from efgrnet_tf.modeling.dilated_conv import dilated_conv2d
 
 
+def symmetric_pads(kernel_size, dilation_rate):
+    """Zeros on each side, per axis, that centre an odd kernel: `d * (k - 1) // 2` (PyTorch's
+    padding; Keras's "same" at stride 1)."""
+    return [d * (k - 1) // 2 for k, d in zip(kernel_size, dilation_rate, strict=True)]
+
+
 @keras.saving.register_keras_serializable(package="efgrnet_tf")
 class Conv2D(keras.layers.Conv2D):
     """`keras.layers.Conv2D` whose convolution op is chosen as the module docstring says."""
@@ -27,7 +33,7 @@ class Conv2D(keras.layers.Conv2D):
         if self.padding == "same":
             if max(self.strides) > 1 or not all(k % 2 for k in self.kernel_size):
                 return native(inputs, kernel)
-            pads = single_image_conv.same_pads(self.kernel_size, self.dilation_rate)
+            pads = symmetric_pads(self.kernel_size, self.dilation_rate)
         args = (inputs, kernel, self.strides, self.dilation_rate)
         if single_image_conv.applies(*args, self.groups, pads):
             return single_image_conv.convolve(*args, pads, native)

@@ -12,7 +12,7 @@ import dataclasses
 import keras
 
 from efgrnet_tf.modeling.batch_norm import FusedTrainingBatchNormalization
-from efgrnet_tf.modeling.conv2d import Conv2D
+from efgrnet_tf.modeling.conv2d import Conv2D, symmetric_pads
 from efgrnet_tf.modeling.precision import batch_norm_dtype_policy
 
 
@@ -122,17 +122,13 @@ class PaddedConv2D(Conv2D):
         kwargs["padding"] = "valid"
         super().__init__(**kwargs)
 
-    def _pads(self):
-        """Zero rows (columns) added on each side: `dilation * (k - 1) // 2` per axis."""
-        return [d * (k - 1) // 2 for k, d in zip(self.kernel_size, self.dilation_rate, strict=True)]
-
     def call(self, inputs):
-        pad_h, pad_w = self._pads()
+        pad_h, pad_w = symmetric_pads(self.kernel_size, self.dilation_rate)
         padded = keras.ops.pad(inputs, [[0, 0], [pad_h, pad_h], [pad_w, pad_w], [0, 0]])
         return super().call(padded)
 
     def compute_output_shape(self, input_shape):
-        pads = self._pads()
+        pads = symmetric_pads(self.kernel_size, self.dilation_rate)
         padded = list(input_shape)
         for axis, pad in zip((1, 2), pads, strict=True):
             if padded[axis] is not None:

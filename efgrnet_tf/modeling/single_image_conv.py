@@ -56,12 +56,6 @@ def output_size(size, kernel, stride, dilation):
     return (size - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def same_pads(kernel_size, dilations):
-    """Zeros on each side that make a stride-1 convolution "same": `d * (k - 1) // 2` per axis
-    (odd kernels)."""
-    return [d * (k - 1) // 2 for k, d in zip(kernel_size, dilations, strict=True)]
-
-
 def applies(inputs, kernel, strides, dilations, groups, pads=(0, 0)):
     """Whether `inputs` (NHWC, to be padded by `pads` rows and columns on each side) may take
     the MatMul path: float32, oneDNN's CPU kernels and no GPU, not inside

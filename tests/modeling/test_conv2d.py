@@ -2,6 +2,7 @@
 SpaceToBatch path where the CPU gradient kernels refuse dilations), and from shifted MatMuls for
 one float32 image on a small, deep map."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -16,17 +17,30 @@ from efgrnet_tf.modeling import dilated_conv, single_image_conv
 from efgrnet_tf.modeling.conv2d import Conv2D
 
 
-def _layer_pair(dilation, padding, dtype):
-    """A keras.layers.Conv2D and our Conv2D with the same config and weights."""
-    config = dict(filters=5, kernel_size=3, padding=padding, dilation_rate=dilation, dtype=dtype)
+def _layer_pair(input_shape, seed, **config):
+    """A keras.layers.Conv2D and our Conv2D with `config`, built for `input_shape`, with the same
+    random weights."""
     keras_conv, ours = keras.layers.Conv2D(**config), Conv2D(**config)
-    keras_conv.build((None, 13, 11, 4))
-    ours.build((None, 13, 11, 4))
-    rng = np.random.default_rng(dilation)
-    weights = [rng.normal(size=w.shape).astype(np.float32) for w in keras_conv.weights]
-    keras_conv.set_weights(weights)
-    ours.set_weights(weights)
+    for layer in (keras_conv, ours):
+        layer.build(input_shape)
+    rng = np.random.default_rng(seed)
+    ours.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in ours.weights])
+    keras_conv.set_weights(ours.get_weights())
     return keras_conv, ours
+
+
+def _small_pair(dilation, padding="same", dtype="float32"):
+    """A pair of 4→5 channel 3x3 convs for [B, 13, 11, 4] inputs."""
+    config = dict(filters=5, kernel_size=3, padding=padding, dilation_rate=dilation, dtype=dtype)
+    return _layer_pair((None, 13, 11, 4), dilation, **config)
+
+
+def _deep_pair(padding, strides, dilation, channels=512):
+    """A pair of `channels`→`channels` 3x3 convs for [B, 24, 22, channels] inputs."""
+    config = dict(
+        filters=channels, kernel_size=3, padding=padding, strides=strides, dilation_rate=dilation
+    )
+    return _layer_pair((None, 24, 22, channels), channels, **config)
 
 
 def _outputs_and_gradients(layer, inputs):
@@ -44,7 +58,7 @@ def _outputs_and_gradients(layer, inputs):
 @pytest.mark.parametrize("dilation", [1, 2, (3, 2)])
 @pytest.mark.parametrize("dtype, tolerance", [("float32", 1e-5), ("mixed_bfloat16", 2e-2)])
 def test_outputs_and_gradients_are_keras_conv2d(dilation, padding, dtype, tolerance):
-    keras_conv, ours = _layer_pair(dilation, padding, dtype)
+    keras_conv, ours = _small_pair(dilation, padding, dtype)
     inputs = tf.constant(np.random.default_rng(7).normal(size=(2, 13, 11, 4)), tf.float32)
     expected = _outputs_and_gradients(keras_conv, inputs)
     result = _outputs_and_gradients(ours, inputs)
@@ -55,30 +69,28 @@ def test_outputs_and_gradients_are_keras_conv2d(dilation, padding, dtype, tolera
 
 def test_grouped_dilated_conv_is_keras_conv2d():
     config = dict(filters=4, kernel_size=3, padding="same", dilation_rate=2, groups=2)
-    keras_conv, ours = keras.layers.Conv2D(**config), Conv2D(**config)
     inputs = tf.constant(np.random.default_rng(3).normal(size=(1, 9, 9, 4)), tf.float32)
-    keras_conv.build(inputs.shape)
-    ours.build(inputs.shape)
-    ours.set_weights(keras_conv.get_weights())
+    keras_conv, ours = _layer_pair(inputs.shape, 3, **config)
     np.testing.assert_allclose(ours(inputs), keras_conv(inputs), rtol=1e-5, atol=1e-5)
 
 
-def _graph_ops(layer):
-    traced = tf.function(layer).get_concrete_function(tf.TensorSpec([1, 13, 11, 4]))
+def _graph_ops(layer, shape=(1, 13, 11, 4)):
+    """The op types of `layer` traced for float32 inputs of `shape`."""
+    traced = tf.function(layer).get_concrete_function(tf.TensorSpec(shape))
     return {node.op for node in traced.graph.as_graph_def().node}
 
 
 @pytest.mark.parametrize("native", [True, False])
 def test_dilated_conv_is_one_conv2d_op_where_its_gradients_exist(monkeypatch, native):
     monkeypatch.setattr(dilated_conv, "native_dilated_conv_gradients", lambda: native)
-    _, ours = _layer_pair(2, "same", "float32")
+    _, ours = _small_pair(2)
     ops = _graph_ops(ours)
     assert "Conv2D" in ops
     assert ("SpaceToBatchND" in ops) is not native
 
 
 def test_serialises_as_itself():
-    _, ours = _layer_pair(3, "same", "float32")
+    _, ours = _small_pair(3)
     restored = keras.layers.deserialize(keras.layers.serialize(ours))
     assert type(restored) is Conv2D
     assert restored.get_config() == ours.get_config()
@@ -113,21 +125,6 @@ def test_without_onednn_the_probe_says_no_and_the_native_convs_run():
     assert "fallback-ok" in result.stdout
 
 
-def _deep_pair(padding, strides, dilation, channels=512):
-    """A keras.layers.Conv2D and our Conv2D with `channels` inputs and filters, same config and
-    weights."""
-    config = dict(
-        filters=channels, kernel_size=3, padding=padding, strides=strides, dilation_rate=dilation
-    )
-    keras_conv, ours = keras.layers.Conv2D(**config), Conv2D(**config)
-    for layer in (keras_conv, ours):
-        layer.build((None, 24, 22, channels))
-    rng = np.random.default_rng(channels)
-    ours.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in ours.weights])
-    keras_conv.set_weights(ours.get_weights())
-    return keras_conv, ours
-
-
 @pytest.mark.parametrize(
     "padding, strides, dilation", [("same", 1, 1), ("same", 1, 2), ("valid", 2, 1), ("valid", 1, 3)]
 )
@@ -138,10 +135,7 @@ def test_one_float32_image_on_a_deep_map_is_keras_conv2d_from_matmuls(padding, s
     result = _outputs_and_gradients(ours, inputs)
     for got, want in zip(result, expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
-    ops = {
-        node.op
-        for node in tf.function(ours).get_concrete_function(inputs).graph.as_graph_def().node
-    }
+    ops = _graph_ops(ours, inputs.shape)
     assert "MatMul" in ops and not ops & {"Conv2D", "SpaceToBatchND"}
 
 
@@ -188,14 +182,9 @@ def test_the_native_conv_runs_where_matmuls_were_not_measured_faster(case, monke
         shape = [1, channels, size, size]
     if case == "no oneDNN":
         monkeypatch.setattr(dilated_conv, "native_dilated_conv_gradients", lambda: False)
-    layer = Conv2D(**config)
-    spec = tf.TensorSpec(shape)
-    if case == "native_convolutions":
-        with single_image_conv.native_convolutions():
-            graph = tf.function(layer).get_concrete_function(spec).graph.as_graph_def()
-    else:
-        graph = tf.function(layer).get_concrete_function(spec).graph.as_graph_def()
-    ops = {node.op for node in graph.node}
+    native_only = case == "native_convolutions"
+    with single_image_conv.native_convolutions() if native_only else contextlib.nullcontext():
+        ops = _graph_ops(Conv2D(**config), shape)
     if case == "none":
         assert "MatMul" in ops and "Conv2D" not in ops
     else:

@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from efgrnet_tf.modeling import single_image_conv
+from efgrnet_tf.modeling.conv2d import symmetric_pads
 
 
 @pytest.mark.parametrize("kernel_hw", [(3, 3), (1, 1), (5, 3)])
@@ -24,11 +25,11 @@ def test_shifted_matmuls_are_a_valid_convolution(kernel_hw, strides, dilations):
 
 
 @pytest.mark.parametrize("dilation", [1, 2])
-def test_same_pads_make_the_stride_1_convolution_same(dilation):
+def test_symmetric_pads_make_the_stride_1_convolution_same(dilation):
     rng = np.random.default_rng(dilation)
     inputs = tf.constant(rng.normal(size=(1, 9, 10, 3)), tf.float32)
     kernel = tf.constant(rng.normal(size=(3, 5, 3, 4)), tf.float32)
-    pads = single_image_conv.same_pads((3, 5), (dilation, dilation))
+    pads = symmetric_pads((3, 5), (dilation, dilation))
     want = tf.nn.conv2d(inputs, kernel, 1, "SAME", dilations=dilation).numpy()
     got = single_image_conv.shifted_matmul_conv2d(
         inputs, kernel, (1, 1), (dilation, dilation), pads
